@@ -1,0 +1,137 @@
+"""Who may read, post and moderate: pure functions of a Principal and a conversation.
+
+The rules are PROTOCOL.md section 5. A conversation is a row dict with at least
+``churchId``, ``contentType``, ``contentId``, ``visibility`` and
+``allowAnonymousPosts``. ``thread`` is the pair of person ids of the private-message
+thread that owns the conversation, when it is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from steeple.auth.principal import (
+    CHAT_HOST,
+    CONTENT_EDIT,
+    MESSAGING_ADMIN,
+    PEOPLE_CONFIDENTIAL,
+    PEOPLE_EDIT,
+    Principal,
+)
+from steeple.types import ALERTS_ROOM
+
+Conversation = Mapping[str, Any]
+Thread = Collection[str] | None
+
+LIVE = "streamingLive"
+LIVE_HOST = "streamingLiveHost"
+GROUP_TYPES = ("group", "groupAnnouncement")
+CONTENT_ROOM_PREFIX = "content-"
+
+
+def is_anonymous_public(conversation: Conversation) -> bool:
+    return (
+        conversation.get("contentType") == LIVE
+        and conversation.get("visibility") == "public"
+        and bool(conversation.get("allowAnonymousPosts"))
+    )
+
+
+def can_read(principal: Principal, conversation: Conversation, thread: Thread = None) -> bool:
+    if is_anonymous_public(conversation):
+        return True
+    if not principal.in_church(str(conversation.get("churchId") or "")):
+        return False
+    content_type = conversation.get("contentType")
+    content_id = str(conversation.get("contentId") or "")
+    if content_type == "person":
+        return principal.can(PEOPLE_EDIT)
+    if content_type == "personConfidential":
+        return principal.can(PEOPLE_CONFIDENTIAL)
+    if content_type == "privateMessage" or thread is not None:
+        # Only the thread's two people, whatever else the caller may do.
+        return thread is not None and principal.person_id in thread
+    if principal.can(CONTENT_EDIT):
+        return True
+    if content_type in GROUP_TYPES:
+        return is_group_member(principal, content_id)
+    if content_type == LIVE_HOST:
+        return principal.can(CHAT_HOST)
+    return True
+
+
+def can_post(principal: Principal, conversation: Conversation, thread: Thread = None) -> bool:
+    if not can_read(principal, conversation, thread):
+        return False
+    if not principal.authenticated:
+        return is_anonymous_public(conversation)
+    if conversation.get("contentType") == "groupAnnouncement":
+        return str(conversation.get("contentId")) in principal.leader_group_ids
+    return True
+
+
+def is_group_member(principal: Principal, group_id: str) -> bool:
+    return group_id in principal.group_ids or group_id in principal.leader_group_ids
+
+
+def can_edit_message(principal: Principal, message: Mapping[str, Any]) -> bool:
+    if not principal.in_church(str(message.get("churchId") or "")):
+        return False
+    is_author = bool(principal.person_id) and message.get("personId") == principal.person_id
+    return is_author or principal.can(CONTENT_EDIT)
+
+
+def can_delete_message(
+    principal: Principal, message: Mapping[str, Any], conversation: Conversation | None
+) -> bool:
+    if can_edit_message(principal, message):
+        return True
+    if conversation is None or not principal.in_church(str(conversation.get("churchId"))):
+        return False
+    groups = {conversation.get("groupId")}
+    if conversation.get("contentType") in GROUP_TYPES:
+        groups.add(conversation.get("contentId"))
+    return any(g in principal.leader_group_ids for g in groups if g)
+
+
+def can_moderate(principal: Principal, church_id: str) -> bool:
+    return principal.in_church(church_id) and principal.can(CONTENT_EDIT)
+
+
+def can_mark_read(principal: Principal, church_id: str, person_id: str) -> bool:
+    if not principal.in_church(church_id):
+        return False
+    return principal.person_id == person_id or principal.can(MESSAGING_ADMIN)
+
+
+def can_use_alerts(principal: Principal) -> bool:
+    return principal.authenticated and bool(principal.person_id)
+
+
+def content_room(content_type: str, content_id: str) -> str:
+    return f"{CONTENT_ROOM_PREFIX}{content_type}-{content_id}"
+
+
+def parse_content_room(conversation_id: str) -> tuple[str, str] | None:
+    """``content-{type}-{id}`` -> (type, id); None for any other room name."""
+    if not conversation_id.startswith(CONTENT_ROOM_PREFIX):
+        return None
+    content_type, sep, content_id = conversation_id[len(CONTENT_ROOM_PREFIX):].partition("-")
+    if not sep or not content_type or not content_id:
+        return None
+    return content_type, content_id
+
+
+def can_read_content(
+    principal: Principal, church_id: str, content_type: str, content_id: str
+) -> bool:
+    """May the caller read conversations of this content (the synthetic room rule)."""
+    if content_type == LIVE:
+        return True
+    probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
+    return can_read(principal, probe)
+
+
+def is_alerts(conversation_id: str) -> bool:
+    return conversation_id == ALERTS_ROOM

@@ -1,0 +1,54 @@
+"""The Delivery interface. Services publish through it and never know which backend runs."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from steeple.protocol.outbound import Outbound
+from steeple.types import Room
+
+
+class Delivery(ABC):
+    """Moves encoded frames to the sockets of a room.
+
+    Guarantees every implementation keeps (checked by the delivery contract suite):
+
+    * **Caller persists first.** ``publish`` is called only after the data the frame
+      describes is committed; delivery itself stores nothing.
+    * **At most once, per socket.** A socket that is a member of the room when the
+      frame is processed receives it once; a socket that joins later does not.
+    * **Ordered per publisher and room.** Frames published one after another to a room
+      by one caller arrive at each socket in that order.
+    * **Encoded once.** The same bytes go to every recipient (once per node).
+    * **Never blocks on a socket.** ``publish`` returns without waiting for any
+      recipient; a recipient that cannot keep up is closed (and recovers by catch-up).
+    * **Membership takes effect on return.** After ``join`` returns, frames published
+      to the room reach the socket; after ``leave`` returns, they no longer do.
+    """
+
+    async def start(self) -> None:
+        """Connect to whatever the backend needs."""
+
+    async def stop(self) -> None:
+        """Release the backend's resources."""
+
+    @abstractmethod
+    async def publish(self, room: Room, frame: Outbound) -> None:
+        """Send ``frame`` to every socket of ``room``."""
+
+    @abstractmethod
+    async def join(self, room: Room, socket_id: str) -> None:
+        """Make ``socket_id`` a recipient of the room's frames."""
+
+    @abstractmethod
+    async def leave(self, room: Room, socket_id: str) -> None:
+        """Stop delivering the room's frames to ``socket_id``."""
+
+    @abstractmethod
+    async def live_socket_ids(self, candidates: set[str]) -> set[str]:
+        """Which of ``candidates`` belong to a socket that still exists anywhere."""
+
+    def health(self) -> dict[str, Any]:
+        """A small status report for ``/health``; ``ok`` false means degraded."""
+        return {"ok": True}

@@ -1,0 +1,51 @@
+"""Steeple's exception hierarchy.
+
+::
+
+    SteepleError
+    ├── ConfigError            bad settings; the process refuses to start
+    └── RequestError           a client's request cannot be served (has an HTTP status)
+        ├── BadRequest         400: malformed input; ``problem`` names it
+        ├── Unauthorized       401: denied by the access rules
+        ├── Forbidden          403: e.g. a blocked IP posting
+        ├── NotFound           404
+        └── PayloadTooLarge    413
+"""
+
+from __future__ import annotations
+
+
+class SteepleError(Exception):
+    """Base of every error Steeple raises on purpose."""
+
+
+class ConfigError(SteepleError):
+    """The settings are unusable."""
+
+
+class RequestError(SteepleError):
+    status = 400
+
+    def __init__(self, problem: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class BadRequest(RequestError):
+    status = 400
+
+
+class Unauthorized(RequestError):
+    status = 401
+
+
+class Forbidden(RequestError):
+    status = 403
+
+
+class NotFound(RequestError):
+    status = 404
+
+
+class PayloadTooLarge(RequestError):
+    status = 413

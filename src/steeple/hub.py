@@ -1,0 +1,133 @@
+"""This node's sockets and rooms, and the fan-out of encoded frames to them.
+
+The hub never awaits a socket: :meth:`Hub.publish` hands the same encoded frame to
+each member's bounded outbound buffer and returns. A socket whose buffer overflows
+is closed with :data:`SLOW_CONSUMER` (the client reconnects and catches up); it never
+stalls the room. There is no backpressure towards the publisher, by design.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from steeple.protocol.outbound import Outbound
+from steeple.types import Room
+
+log = logging.getLogger(__name__)
+
+SLOW_CONSUMER = 4008
+"""Close code for a socket that could not keep up with its rooms ("slow consumer")."""
+GOING_AWAY = 1001
+
+
+class Socket(Protocol):
+    """What the hub needs of a socket, whatever server holds it."""
+
+    socket_id: str
+    address: str
+
+    def deliver(self, frame: Outbound) -> None:
+        """Queue the frame without blocking; overflow closes the socket (SLOW_CONSUMER)."""
+
+    def ping(self) -> bool:
+        """Send a ping; False if the previous ping was never answered."""
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class Hub:
+    """socketId -> socket and room -> sockets, for this node only."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, Socket] = {}
+        self._rooms: dict[Room, dict[str, Socket]] = {}
+        self._socket_rooms: dict[str, set[Room]] = {}
+        self.room_listeners: list[Callable[[Room, bool], None]] = []
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+    def add(self, socket: Socket) -> None:
+        self._sockets[socket.socket_id] = socket
+
+    def remove(self, socket_id: str) -> set[Room]:
+        """Forget a socket; return the rooms it was in."""
+        self._sockets.pop(socket_id, None)
+        rooms = self._socket_rooms.pop(socket_id, set())
+        for room in rooms:
+            self._drop_member(room, socket_id)
+        return rooms
+
+    def get(self, socket_id: str) -> Socket | None:
+        return self._sockets.get(socket_id)
+
+    def join(self, room: Room, socket_id: str) -> bool:
+        """Index a local socket into a room; False if the socket is not on this node."""
+        socket = self._sockets.get(socket_id)
+        if socket is None:
+            return False
+        members = self._rooms.get(room)
+        if members is None:
+            members = self._rooms[room] = {}
+            self._notify(room, True)
+        members[socket_id] = socket
+        self._socket_rooms.setdefault(socket_id, set()).add(room)
+        return True
+
+    def leave(self, room: Room, socket_id: str) -> None:
+        rooms = self._socket_rooms.get(socket_id)
+        if rooms is not None:
+            rooms.discard(room)
+        self._drop_member(room, socket_id)
+
+    def publish(self, room: Room, frame: Outbound) -> int:
+        """Hand ``frame`` to every local member of ``room``; return how many."""
+        members = self._rooms.get(room)
+        if not members:
+            return 0
+        for socket in list(members.values()):
+            socket.deliver(frame)
+        return len(members)
+
+    def send(self, socket_id: str, frame: Outbound) -> bool:
+        socket = self._sockets.get(socket_id)
+        if socket is None:
+            return False
+        socket.deliver(frame)
+        return True
+
+    def rooms(self) -> list[Room]:
+        return list(self._rooms)
+
+    def socket_ids(self) -> set[str]:
+        return set(self._sockets)
+
+    def members(self, room: Room) -> Iterable[str]:
+        return list(self._rooms.get(room, ()))
+
+    def heartbeat(self) -> int:
+        """Ping every socket; terminate those that missed the previous ping."""
+        dead = [s for s in list(self._sockets.values()) if not s.ping()]
+        for socket in dead:
+            log.info("socket %s missed a pong; terminating", socket.socket_id)
+            socket.close(GOING_AWAY, "missed pong")
+        return len(dead)
+
+    def close_all(self, code: int = GOING_AWAY, reason: str = "server shutting down") -> None:
+        for socket in list(self._sockets.values()):
+            socket.close(code, reason)
+
+    def _drop_member(self, room: Room, socket_id: str) -> None:
+        members = self._rooms.get(room)
+        if members is None:
+            return
+        members.pop(socket_id, None)
+        if not members:
+            del self._rooms[room]
+            self._notify(room, False)
+
+    def _notify(self, room: Room, active: bool) -> None:
+        for listener in self.room_listeners:
+            listener(room, active)

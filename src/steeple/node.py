@@ -1,0 +1,196 @@
+"""The composition root: one Steeple node, built from Settings, with no globals.
+
+Two nodes can live side by side in one process (tests do this).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry, Gauge
+
+from steeple.auth.hostchat import HostChatCipher
+from steeple.auth.pseudonym import Pseudonymizer
+from steeple.clock import Clock
+from steeple.delivery.base import Delivery
+from steeple.delivery.local import LocalDelivery
+from steeple.errors import ConfigError
+from steeple.hub import Hub
+from steeple.presence import Attendance
+from steeple.services.connections import ConnectionService
+from steeple.services.context import Context
+from steeple.services.conversation_views import ConversationViews
+from steeple.services.conversations import ConversationService
+from steeple.services.messages import MessageService
+from steeple.settings import Settings
+from steeple.storage.store import Store
+from steeple.web.app import WebApp
+from steeple.web.asgi_socket import serve_asgi_socket
+from steeple.web.call import ClientAddress
+from steeple.web.router import Router
+from steeple.web.routes import connections, conversations, messages, system
+from steeple.web.socket_edge import SocketEdge, SocketLifecycle
+
+log = logging.getLogger(__name__)
+
+
+def create_delivery(settings: Settings, hub: Hub, store: Store) -> Delivery:
+    """Pick the delivery backend once, at start-up."""
+    if settings.delivery_provider == "local":
+        return LocalDelivery(hub)
+    raise ConfigError(f"DELIVERY_PROVIDER={settings.delivery_provider} is not available yet")
+
+
+class Services:
+    """The use cases of one node, wired to one context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.conversations = ConversationService(ctx)
+        self.views = ConversationViews(ctx, self.conversations)
+        self.messages = MessageService(ctx, self.conversations)
+        self.connections = ConnectionService(ctx, self.conversations)
+
+
+class Node:
+    """Storage, delivery, hub, services and both edges of one server process."""
+
+    def __init__(self, settings: Settings, delivery: Delivery | None = None) -> None:
+        self.settings = settings
+        self.hub = Hub()
+        self.store = Store.open(settings.database_url)
+        self.delivery = delivery or create_delivery(settings, self.hub, self.store)
+        ctx = Context(
+            settings=settings, store=self.store, delivery=self.delivery,
+            attendance=Attendance(self.store.connections.viewers, self._publish,
+                                  settings.attendance_interval,
+                                  settings.attendance_viewer_limit),
+            clock=Clock(), pseudonyms=Pseudonymizer(settings.pseudonym_secret),
+            cipher=HostChatCipher(settings.encryption_key),
+        )
+        self.ctx = ctx
+        self.services = Services(ctx)
+        self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
+        self.registry = CollectorRegistry()
+        self.router = Router()
+        self.app = WebApp(self.router, settings.jwt_secret,
+                          ClientAddress(settings.trusted_proxies),
+                          websocket=self._websocket if settings.self_hosted else None)
+        self._register_routes()
+        self._edge: SocketEdge | None = None
+        self._http: uvicorn.Server | None = None
+        self._http_socket: socket.socket | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self.http_port = 0
+        self.socket_port = 0
+
+    async def _publish(self, room: tuple[str, str], action: str, data: object) -> None:
+        await self.ctx.publish(room, action, data)
+
+    def _register_routes(self) -> None:
+        s = self.services
+        connections.register(self.router, s.connections)
+        messages.register(self.router, s.messages)
+        conversations.register(self.router, s.conversations, s.views, s.messages)
+        system.register(self.router, self.health, self.registry)
+        Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry
+              ).set_function(lambda: len(self.hub))
+        Gauge("steeple_rooms", "Rooms with a member on this node", registry=self.registry
+              ).set_function(lambda: len(self.hub.rooms()))
+
+    async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
+        await serve_asgi_socket(self.lifecycle, self.settings.socket_buffer_limit, scope,
+                                receive, send)
+
+    async def health(self) -> dict[str, Any]:
+        database = await self.store.ping()
+        delivery = self.delivery.health()
+        return {"ok": database and bool(delivery.get("ok")), "database": database,
+                "delivery": delivery, "sockets": len(self.hub)}
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await self.store.migrate()
+        await self.delivery.start()
+        await self.services.connections.sweep_stale()
+        if not self.settings.self_hosted:
+            self._edge = SocketEdge(self.lifecycle, self.settings.socket_buffer_limit)
+            self.socket_port = await self._edge.listen(self.settings.host,
+                                                       self.settings.socket_port)
+        await self._start_http()
+        if self.settings.self_hosted:
+            self.socket_port = self.http_port
+        self._background = [asyncio.create_task(self._every(self.settings.ping_interval,
+                                                             self.hub.heartbeat)),
+                            asyncio.create_task(self._every(self.settings.stale_sweep_interval,
+                                                            self.services.connections.sweep_stale))]
+
+    async def _start_http(self) -> None:
+        config = uvicorn.Config(
+            self.app, host=self.settings.host, port=self.settings.port, lifespan="off",
+            ws="websockets-sansio" if self.settings.self_hosted else "none",
+            ws_per_message_deflate=False, backlog=4096, log_level="warning",
+            access_log=False, timeout_graceful_shutdown=10,
+        )
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        sock = config.bind_socket()
+        await server.startup(sockets=[sock])
+        self._http, self._http_socket = server, sock
+        self.http_port = int(sock.getsockname()[1])
+        self._http_task = asyncio.create_task(server.main_loop())
+
+    async def _every(self, seconds: float, work: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                result = work()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("periodic %s failed", getattr(work, "__name__", work))
+
+    async def stop(self) -> None:
+        """Close sockets with 1001, finish in-flight requests, release everything."""
+        for task in self._background:
+            task.cancel()
+        self.hub.close_all()
+        if self._edge is not None:
+            await self._edge.stop()
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._http_task
+            await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
+        await self.ctx.drain()
+        await self.delivery.stop()
+        await self.store.close()
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{_connect_host(self.settings.host)}:{self.http_port}"
+
+    @property
+    def socket_url(self) -> str:
+        return f"ws://{_connect_host(self.settings.host)}:{self.socket_port}"
+
+
+def _connect_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def create_app(settings: Settings) -> WebApp:
+    """The HTTP app of a node (for ASGI servers and Lambda); call ``Node`` for a full node."""
+    return Node(settings).app
+
+
+__all__ = ["Node", "create_app"]

@@ -1,0 +1,73 @@
+"""Attendance: who is in a room, sent as one coalesced frame per room per interval.
+
+A burst of N joins to a room costs at most one attendance frame per ``interval``
+(plus one trailing), not N frames each listing up to N viewers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from steeple.storage.rows import Row
+from steeple.types import ALERTS_ROOM, Room
+
+log = logging.getLogger(__name__)
+
+ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
+Publish = Callable[[Room, str, object], Awaitable[None]]
+
+
+def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
+    viewers = [
+        {"id": r["id"], "displayName": r["displayName"] or "Anonymous",
+         "ipAddress": r["ipAddress"] or ""}
+        for r in rows
+    ]
+    viewers.sort(key=lambda v: v["displayName"])
+    return {"conversationId": conversation_id, "viewers": viewers, "totalViewers": total}
+
+
+class Attendance:
+    """Schedules, coalesces and sends attendance frames."""
+
+    def __init__(self, viewers: ViewerQuery, publish: Publish, interval: float,
+                 viewer_limit: int) -> None:
+        self._viewers = viewers
+        self._publish = publish
+        self._interval = interval
+        self._limit = viewer_limit
+        self._due: dict[Room, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def touch(self, room: Room) -> None:
+        """Note that the room's membership changed; a frame follows within ``interval``."""
+        if room[1] == ALERTS_ROOM or room in self._due:
+            return
+        loop = asyncio.get_running_loop()
+        self._due[room] = loop.call_later(self._interval, self._fire, room)
+
+    def _fire(self, room: Room) -> None:
+        task = asyncio.create_task(self._send(room))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, room: Room) -> None:
+        # Leave the room "due" while querying so touches meanwhile are folded in
+        # to this frame or the next, never lost.
+        try:
+            del self._due[room]
+            rows, total = await self._viewers(room, self._limit)
+            await self._publish(room, "attendance", attendance_data(room[1], rows, total))
+        except Exception:
+            log.exception("attendance for %s failed", room)
+
+    async def drain(self) -> None:
+        """Send every pending frame now (used at shutdown and by tests)."""
+        for room, handle in list(self._due.items()):
+            handle.cancel()
+            self._fire(room)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

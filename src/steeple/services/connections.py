@@ -1,0 +1,139 @@
+"""Room membership: joins, leaves, names, closes, and the stale-row sweep."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from steeple import access, validation
+from steeple.auth.principal import Principal
+from steeple.errors import Unauthorized
+from steeple.hub import Socket
+from steeple.services.context import Context
+from steeple.services.conversations import ConversationService
+from steeple.storage.rows import Row
+from steeple.types import ALERTS_ROOM, Room, new_id
+
+log = logging.getLogger(__name__)
+
+LEGACY_ANONYMOUS = "Anonymous "
+
+
+class ConnectionService:
+    """Also the socket edge's :class:`~steeple.web.socket_edge.SocketEvents`."""
+
+    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._conversations = conversations
+        self._anonymous_counters: dict[Room, int] = {}
+
+    # --- REST ----------------------------------------------------------------------------
+
+    async def join(self, principal: Principal, body: Any, address: str) -> list[Row]:
+        entries = validation.array_of_objects(body)
+        rows = [self._parse(principal, entry, address) for entry in entries]
+        for row in rows:  # authorize every entry before writing any
+            await self._conversations.require_room_reader(principal, _room(row))
+        for row in rows:
+            row["displayName"] = await self._display_name(_room(row), row["displayName"])
+        await self._store.connections.replace(rows)
+        for row in rows:
+            await self._ctx.delivery.join(_room(row), row["socketId"])
+        for room in dict.fromkeys(_room(r) for r in rows):
+            await self._announce_room(room)
+        return rows
+
+    def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
+        church_id = validation.identifier(entry, "churchId")
+        conversation_id = validation.identifier(entry, "conversationId")
+        socket_id = validation.identifier(entry, "socketId", max_length=64)
+        name = validation.text(entry, "displayName", required=False,
+                               max_length=validation.MAX_NAME)
+        validation.identifier(entry, "personId", required=False)
+        person_id = principal.person_id or None if principal.authenticated else None
+        if access.is_alerts(conversation_id):
+            if not access.can_use_alerts(principal):
+                raise Unauthorized()
+            church_id, person_id = principal.church_id, principal.person_id
+        return {
+            "id": new_id(), "churchId": church_id, "conversationId": conversation_id,
+            "personId": person_id, "displayName": name, "timeJoined": self._ctx.clock.now(),
+            "socketId": socket_id, "ipAddress": self._ctx.pseudonyms(church_id, address),
+        }
+
+    async def _display_name(self, room: Room, name: str) -> str:
+        if name != LEGACY_ANONYMOUS:
+            return name
+        number = self._anonymous_counters.get(room)
+        if number is None:
+            number = await self._store.connections.highest_anonymous_number(room)
+        self._anonymous_counters[room] = number + 1
+        return f"Anonymous_{number + 1}"
+
+    async def _announce_room(self, room: Room) -> None:
+        if room[1] == ALERTS_ROOM:
+            return
+        self._ctx.attendance.touch(room)
+        blocked = await self._store.blocked_ips.for_room(room)
+        await self._ctx.publish(room, "blockedIp", blocked)
+
+    async def leave(self, principal: Principal, room: Room, socket_id: str) -> None:
+        await self._conversations.require_room_reader(principal, room)
+        await self._store.connections.remove(room, socket_id)
+        await self._ctx.delivery.leave(room, socket_id)
+        self._ctx.attendance.touch(room)
+
+    async def set_name(self, principal: Principal, body: Any) -> list[Row]:
+        entry = validation.an_object(body)
+        socket_id = validation.identifier(entry, "socketId")
+        name = validation.text(entry, "name", max_length=validation.MAX_NAME)
+        rows = await self._store.connections.socket_rows(socket_id)
+        rooms = [room for room in dict.fromkeys(_room(r) for r in rows)
+                 if room[1] != ALERTS_ROOM and await self._may_read(principal, room)]
+        await self._store.connections.rename(socket_id, rooms, name)
+        for room in rooms:
+            self._ctx.attendance.touch(room)
+        renamed = [{**r, "displayName": name} for r in rows if _room(r) in rooms]
+        return renamed
+
+    async def _may_read(self, principal: Principal, room: Room) -> bool:
+        try:
+            await self._conversations.require_room_reader(principal, room)
+        except Exception:
+            return False
+        return True
+
+    async def in_room(self, principal: Principal, room: Room) -> list[Row]:
+        if room[1] == ALERTS_ROOM:
+            raise Unauthorized()
+        await self._conversations.require_room_reader(principal, room)
+        return await self._store.connections.in_room(room)
+
+    # --- socket events -------------------------------------------------------------------
+
+    def socket_opened(self, socket: Socket) -> None:
+        """Nothing to do: a socket joins rooms over REST."""
+
+    def socket_closed(self, socket_id: str) -> None:
+        self._ctx.spawn(self.forget_socket(socket_id))
+
+    async def forget_socket(self, socket_id: str) -> None:
+        rooms = await self._store.connections.remove_socket(socket_id)
+        for room in rooms:
+            self._ctx.attendance.touch(room)
+
+    async def sweep_stale(self) -> int:
+        """Remove rows whose socket no longer exists anywhere; correct attendance."""
+        known = await self._store.connections.socket_ids()
+        stale = known - await self._ctx.delivery.live_socket_ids(known)
+        rooms = await self._store.connections.remove_sockets(stale)
+        for room in rooms:
+            self._ctx.attendance.touch(room)
+        if stale:
+            log.info("removed connection rows of %d stale sockets", len(stale))
+        return len(stale)
+
+
+def _room(row: Row) -> Room:
+    return (row["churchId"], row["conversationId"])

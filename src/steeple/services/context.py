@@ -1,0 +1,45 @@
+"""What every service shares: storage, delivery, attendance, clock and secrets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from steeple.auth.hostchat import HostChatCipher
+from steeple.auth.pseudonym import Pseudonymizer
+from steeple.clock import Clock
+from steeple.delivery.base import Delivery
+from steeple.presence import Attendance
+from steeple.protocol.outbound import Outbound
+from steeple.settings import Settings
+from steeple.storage.store import Store
+from steeple.types import Room
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    delivery: Delivery
+    attendance: Attendance
+    clock: Clock
+    pseudonyms: Pseudonymizer
+    cipher: HostChatCipher
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def publish(self, room: Room, action: str, data: object) -> None:
+        """Encode once and hand to delivery. Call only after the data is committed."""
+        await self.delivery.publish(room, Outbound.of(room[0], room[1], action, data))
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run background work that must finish before shutdown completes."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.attendance.drain()

@@ -1,0 +1,67 @@
+"""Read-only views over conversations: content pages, timelines, group posts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from steeple import access
+from steeple.auth.principal import Principal
+from steeple.errors import Unauthorized
+from steeple.services.context import Context
+from steeple.services.conversations import ConversationService
+
+POSTS_WINDOW = timedelta(days=365)
+
+
+class ConversationViews:
+    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._conversations = conversations
+
+    async def pages(self, principal: Principal, content_type: str, content_id: str, page: int,
+                    limit: int) -> list[dict[str, Any]]:
+        """The caller church's conversations of this content, each with one page of messages."""
+        if not principal.authenticated:
+            raise Unauthorized()
+        found = await self._conversations.for_content(principal, principal.church_id,
+                                                      content_type, content_id)
+        result = []
+        for conversation in found:
+            messages = await self._store.messages.page(conversation["id"], page, limit)
+            if not messages:
+                continue
+            reactions = await self._store.reactions.summary([m["id"] for m in messages],
+                                                            principal.person_id or None)
+            for message in messages:
+                message["reactions"] = reactions.get(message["id"], [])
+            result.append({**conversation, "messages": messages})
+        return result
+
+    async def timeline(self, principal: Principal, ids: list[str]) -> list[dict[str, Any]]:
+        if not principal.authenticated:
+            raise Unauthorized()
+        rows = await self._store.conversations.many(principal.church_id, ids)
+        result = []
+        for row in rows:
+            if not access.can_read(principal, row, await self._conversations.thread(row)):
+                continue
+            edged = await self._conversations.with_edges(row)
+            result.append({"id": row["id"], "postCount": row["postCount"] or 0,
+                           "messages": edged["messages"]})
+        return result
+
+    async def posts(self, principal: Principal, group_id: str | None = None
+                    ) -> list[dict[str, Any]]:
+        if not principal.authenticated:
+            raise Unauthorized()
+        if group_id is None:
+            groups = principal.group_ids | principal.leader_group_ids
+        elif access.is_group_member(principal, group_id) or principal.can("Content__Edit"):
+            groups = frozenset({group_id})
+        else:
+            raise Unauthorized()
+        since = self._ctx.clock.now() - POSTS_WINDOW
+        rows = await self._store.conversations.for_groups(principal.church_id, groups, since)
+        return [await self._conversations.with_edges(r) for r in rows]

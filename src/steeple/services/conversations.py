@@ -1,0 +1,195 @@
+"""Conversations: the current room of a piece of content, creation, listing, deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+from steeple import access, validation
+from steeple.auth.principal import Principal
+from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.services.context import Context
+from steeple.storage.rows import Row
+from steeple.types import ID_LENGTH, Room, new_id
+
+CURRENT_WINDOW = timedelta(hours=24)
+CACHE_SECONDS = 10.0
+
+
+class ConversationService:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._cache: dict[str, tuple[float, Row]] = {}
+
+    # --- lookups and access ---------------------------------------------------------
+
+    async def find(self, conversation_id: str) -> Row | None:
+        """A conversation row, cached briefly: joins and posts look it up constantly."""
+        hit = self._cache.get(conversation_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        row = await self._store.conversations.get(conversation_id)
+        if row is not None:
+            self._remember(row)
+        return row
+
+    def _remember(self, row: Row) -> None:
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[row["id"]] = (time.monotonic() + CACHE_SECONDS, row)
+
+    async def thread(self, conversation: Row) -> tuple[str, str] | None:
+        if conversation.get("contentType") != "privateMessage":
+            return None
+        row = await self._store.private_messages.for_conversation(conversation["id"])
+        if row is None:
+            return ("", "")
+        return (row["fromPersonId"], row["toPersonId"])
+
+    async def readable(self, principal: Principal, church_id: str, conversation_id: str) -> Row:
+        """The conversation if the caller may read it; NotFound or Unauthorized otherwise."""
+        conversation = await self.find(conversation_id)
+        if conversation is None or conversation["churchId"] != church_id:
+            raise NotFound("conversation not found")
+        if not access.can_read(principal, conversation, await self.thread(conversation)):
+            raise Unauthorized()
+        return conversation
+
+    async def may_post(self, principal: Principal, conversation: Row) -> bool:
+        return access.can_post(principal, conversation, await self.thread(conversation))
+
+    async def require_room_reader(self, principal: Principal, room: Room) -> None:
+        church_id, conversation_id = room
+        if access.is_alerts(conversation_id):
+            if not access.can_use_alerts(principal) or principal.church_id != church_id:
+                raise Unauthorized()
+            return
+        content = access.parse_content_room(conversation_id)
+        if content is not None:
+            if not access.can_read_content(principal, church_id, *content):
+                raise Unauthorized()
+            return
+        await self.readable(principal, church_id, conversation_id)
+
+    # --- the current room -------------------------------------------------------------
+
+    async def current(self, principal: Principal, church_id: str, content_type: str,
+                      content_id: str) -> Row:
+        if content_type == access.LIVE:
+            if len(content_id) > ID_LENGTH:
+                raise BadRequest("a streamingLive contentId is at most 11 characters")
+            validation.path_id(content_id, "contentId")
+            return await self._get_or_create(church_id, content_type, content_id, public=True)
+        if not principal.in_church(church_id):
+            raise Unauthorized()
+        if len(content_id) > ID_LENGTH:
+            content_id = self._ctx.cipher.decrypt(content_id)
+        validation.path_id(content_id, "contentId")
+        probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
+        if content_type != "privateMessage" and not access.can_read(principal, probe):
+            raise Unauthorized()
+        return await self._get_or_create(church_id, content_type, content_id, public=False)
+
+    async def _get_or_create(self, church_id: str, content_type: str, content_id: str,
+                             public: bool) -> Row:
+        key = (church_id, content_type, content_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            since = self._ctx.clock.now() - CURRENT_WINDOW
+            found = await self._store.conversations.newest_for_content(*key, since)
+            if found is not None:
+                return found
+            row = self._new_row(church_id, content_type, content_id,
+                                title=f"{content_type} #{content_id}", visibility="public",
+                                allow_anonymous=public)
+            await self._store.conversations.insert(row)
+        await self._announce(row, "created")
+        return row
+
+    def _new_row(self, church_id: str, content_type: str, content_id: str, *, title: str,
+                 visibility: str, allow_anonymous: bool, group_id: str | None = None) -> Row:
+        return {
+            "id": new_id(), "churchId": church_id, "contentType": content_type,
+            "contentId": content_id, "title": title, "dateCreated": self._ctx.clock.now(),
+            "groupId": group_id, "visibility": visibility, "firstPostId": None,
+            "lastPostId": None, "postCount": 0, "allowAnonymousPosts": allow_anonymous,
+        }
+
+    async def _announce(self, conversation: Row, kind: str) -> None:
+        content_type, content_id = conversation["contentType"], conversation["contentId"]
+        if not content_type or not content_id:
+            return
+        room = (conversation["churchId"], access.content_room(content_type, content_id))
+        data = {"contentType": content_type, "contentId": content_id,
+                "conversationId": conversation["id"], "kind": kind}
+        await self._ctx.publish(room, "conversationActivity", data)
+
+    async def announce_message(self, conversation: Row) -> None:
+        await self._announce(conversation, "message")
+
+    # --- listings ------------------------------------------------------------------------
+
+    async def for_content(self, principal: Principal, church_id: str, content_type: str,
+                          content_id: str) -> list[Row]:
+        rows = await self._store.conversations.for_content(church_id, content_type, content_id)
+        return [r for r in rows if access.can_read(principal, r, await self.thread(r))]
+
+    async def with_edges(self, conversation: Row) -> dict[str, Any]:
+        """The conversation with ``messages`` = [first, last] (one if they are the same)."""
+        ids = [i for i in (conversation["firstPostId"], conversation["lastPostId"]) if i]
+        found = {m["id"]: m for m in await self._store.messages.many(list(dict.fromkeys(ids)))}
+        messages = [found[i] for i in dict.fromkeys(ids) if i in found]
+        return {**conversation, "messages": messages}
+
+    # --- changes ---------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, entry: dict[str, Any]) -> Row:
+        """Create (or, with a known ``id``, update) one conversation of the caller's church."""
+        row = self._new_row(
+            principal.church_id, entry["contentType"], entry["contentId"], title=entry["title"],
+            visibility=entry["visibility"], allow_anonymous=entry["allowAnonymousPosts"],
+            group_id=entry["groupId"] or None,
+        )
+        if not access.can_read(principal, row):
+            raise Unauthorized()
+        existing = await self._store.conversations.get(entry["id"]) if entry["id"] else None
+        if existing is not None:
+            if existing["churchId"] != principal.church_id:
+                raise Unauthorized()
+            row = {**existing, **{k: row[k] for k in row if k not in _KEPT_ON_UPDATE}}
+            await self._store.conversations.save(row)
+            self._cache.pop(row["id"], None)
+            return row
+        if entry["id"]:
+            row["id"] = entry["id"]
+        await self._store.conversations.insert(row)
+        await self._announce(row, "created")
+        return row
+
+    async def delete(self, principal: Principal, church_id: str, conversation_id: str) -> None:
+        if not access.can_moderate(principal, church_id):
+            raise Unauthorized()
+        if not await self._store.conversations.delete(church_id, conversation_id):
+            raise NotFound("conversation not found")
+        self._cache.pop(conversation_id, None)
+
+
+_KEPT_ON_UPDATE = ("id", "dateCreated", "firstPostId", "lastPostId", "postCount")
+
+
+def parse_new_conversation(entry: dict[str, Any]) -> dict[str, Any]:
+    """Validate one body entry of ``POST /conversations``."""
+    return {
+        "id": validation.identifier(entry, "id", required=False, max_length=ID_LENGTH),
+        "contentType": validation.text(entry, "contentType", max_length=255),
+        "contentId": validation.text(entry, "contentId", max_length=255),
+        "title": validation.text(entry, "title", required=False, max_length=255),
+        "groupId": validation.identifier(entry, "groupId", required=False, max_length=ID_LENGTH),
+        "visibility": validation.text(entry, "visibility", required=False, max_length=45,
+                                      default="public"),
+        "allowAnonymousPosts": validation.flag(entry, "allowAnonymousPosts", False),
+    }

@@ -1,0 +1,171 @@
+"""Messages: post, edit, read, delete. Stored first, then fanned out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from steeple import access, validation
+from steeple.auth.principal import Principal
+from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.services.context import Context
+from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.storage.rows import Row
+from steeple.types import new_id
+
+MessageListener = Callable[[Principal, Row, Row], Awaitable[None]]
+"""Called after a message is stored and fanned out: (sender, message, conversation)."""
+
+PostGuard = Callable[[Principal, Row, str], Awaitable[None]]
+"""Called before storing: (sender, conversation, client address); raises to refuse."""
+
+
+class MessageService:
+    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._conversations = conversations
+        self.listeners: list[MessageListener] = []
+        self.guards: list[PostGuard] = []
+
+    async def send(self, principal: Principal, body: Any, address: str) -> list[Row]:
+        """``POST /messages/send``: anonymous callers welcome where the room allows them."""
+        entries = validation.array_of_objects(body)
+        drafts = []
+        for entry in entries:
+            church_id = validation.identifier(entry, "churchId")
+            conversation = await self._postable(principal, church_id, entry, address)
+            drafts.append((self._draft(principal, conversation, entry), conversation))
+        return await self._save(principal, drafts)
+
+    async def post(self, principal: Principal, body: Any, address: str) -> list[Row]:
+        """``POST /messages``: authenticated new messages, or edits when ``id`` is given."""
+        if not principal.authenticated:
+            raise Unauthorized()
+        entries = validation.array_of_objects(body)
+        edits, drafts = [], []
+        for entry in entries:
+            message_id = validation.identifier(entry, "id", required=False)
+            if message_id:
+                edits.append(await self._edit_draft(principal, message_id, entry))
+                continue
+            conversation = await self._postable(principal, principal.church_id, entry, address)
+            drafts.append((self._draft(principal, conversation, entry), conversation))
+        saved = await self._save(principal, drafts)
+        return saved + [await self._apply_edit(m) for m in edits]
+
+    async def _postable(self, principal: Principal, church_id: str, entry: dict[str, Any],
+                        address: str) -> Row:
+        conversation_id = validation.identifier(entry, "conversationId")
+        validation.text(entry, "content", max_length=validation.MAX_CONTENT)
+        validation.text(entry, "displayName", required=False, max_length=validation.MAX_NAME)
+        validation.text(entry, "messageType", required=False, max_length=45)
+        conversation = await self._conversations.find(conversation_id)
+        if conversation is None or conversation["churchId"] != church_id:
+            raise NotFound("conversation not found")
+        if not await self._conversations.may_post(principal, conversation):
+            raise Unauthorized()
+        for guard in self.guards:
+            await guard(principal, conversation, address)
+        return conversation
+
+    def _draft(self, principal: Principal, conversation: Row, entry: dict[str, Any]) -> Row:
+        default_name = principal.display_name if principal.authenticated else "Anonymous"
+        return {
+            "id": new_id(),
+            "churchId": conversation["churchId"],
+            "conversationId": conversation["id"],
+            "displayName": str(entry.get("displayName") or default_name)[:45],
+            "timeSent": None,
+            "messageType": entry.get("messageType") or "message",
+            "content": entry["content"],
+            "personId": principal.person_id or None if principal.authenticated else None,
+            "timeUpdated": None,
+        }
+
+    async def _save(self, principal: Principal, drafts: list[tuple[Row, Row]]) -> list[Row]:
+        if not drafts:
+            return []
+        for message, _ in drafts:
+            message["timeSent"] = self._ctx.clock.now()
+        await self._store.messages.add([m for m, _ in drafts])
+        for message, conversation in drafts:
+            await self._fan_out(principal, message, conversation)
+        return [m for m, _ in drafts]
+
+    async def _fan_out(self, principal: Principal, message: Row, conversation: Row) -> None:
+        await self._ctx.publish((message["churchId"], message["conversationId"]), "message",
+                                message)
+        await self._conversations.announce_message(conversation)
+        for listener in self.listeners:
+            await listener(principal, message, conversation)
+
+    async def _edit_draft(self, principal: Principal, message_id: str,
+                          entry: dict[str, Any]) -> Row:
+        content = validation.text(entry, "content", max_length=validation.MAX_CONTENT)
+        message = await self._store.messages.get(message_id, principal.church_id)
+        if message is None:
+            raise NotFound("message not found")
+        if not access.can_edit_message(principal, message):
+            raise Unauthorized()
+        name = validation.text(entry, "displayName", required=False,
+                               max_length=validation.MAX_NAME, default=message["displayName"])
+        return {**message, "content": content, "displayName": name[:45]}
+
+    async def _apply_edit(self, message: Row) -> Row:
+        message["timeUpdated"] = self._ctx.clock.now()
+        await self._store.messages.edit(message["id"], message["content"],
+                                        message["displayName"], message["timeUpdated"])
+        await self._ctx.publish((message["churchId"], message["conversationId"]), "message",
+                                message)
+        return message
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def catchup(self, principal: Principal, church_id: str, conversation_id: str,
+                      after: str | None) -> list[Row]:
+        await self._conversations.readable(principal, church_id, conversation_id)
+        cursor = None
+        if after:
+            validation.path_id(after, "after")
+            cursor = await self._store.messages.get(after)
+            if cursor is not None and cursor["conversationId"] != conversation_id:
+                raise BadRequest("'after' names a message of another conversation")
+        return await self._store.messages.in_conversation(conversation_id, cursor)
+
+    async def in_conversation(self, principal: Principal, conversation_id: str) -> list[Row]:
+        if not principal.authenticated:
+            raise Unauthorized()
+        await self._conversations.readable(principal, principal.church_id, conversation_id)
+        return await self._store.messages.in_conversation(conversation_id)
+
+    async def get(self, principal: Principal, church_id: str, message_id: str) -> Row:
+        message = await self._store.messages.get(message_id, church_id)
+        if message is None:
+            raise NotFound("message not found")
+        await self._conversations.readable(principal, church_id, message["conversationId"])
+        return message
+
+    async def delete(self, principal: Principal, message_id: str) -> None:
+        message = await self._store.messages.get(message_id)
+        if message is None:
+            raise NotFound("message not found")
+        conversation = await self._conversations.find(message["conversationId"])
+        if not access.can_delete_message(principal, message, conversation):
+            raise Unauthorized()
+        await self._store.messages.delete(message)
+        room = (message["churchId"], message["conversationId"])
+        await self._ctx.publish(room, "deleteMessage", {"id": message_id})
+
+    async def start_conversation(self, principal: Principal, body: Any, address: str) -> Row:
+        """``POST /conversations/start``: a new conversation with its first message."""
+        if not principal.authenticated:
+            raise Unauthorized()
+        entry = validation.an_object(body)
+        comment = validation.text(entry, "comment", max_length=validation.MAX_CONTENT)
+        spec = parse_new_conversation({**entry, "id": None, "visibility": "public"})
+        conversation = await self._conversations.create(principal, spec)
+        draft = {"conversationId": conversation["id"], "content": comment}
+        await self._postable(principal, principal.church_id, draft, address)
+        await self._save(principal, [(self._draft(principal, conversation, draft), conversation)])
+        return conversation

@@ -1,0 +1,126 @@
+"""Typed settings, read from the environment (ChurchApps names) or ``steeple serve`` flags.
+
+This module is the only reader of ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from steeple.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steeple.db"
+PROVIDERS = ("local", "redis", "aws")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a node needs; built once and passed to ``create_app``."""
+
+    host: str = "0.0.0.0"
+    port: int = 8084
+    socket_port: int = 8087
+    self_hosted: bool = False
+    delivery_provider: str = "local"
+    jwt_secret: str = ""
+    encryption_key: str = ""
+    pseudonym_secret: str = ""
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    trusted_proxies: tuple[str, ...] = ()
+    ping_interval: float = 30.0
+    socket_buffer_limit: int = 1 << 20
+    attendance_interval: float = 0.25
+    attendance_viewer_limit: int = 500
+    stale_sweep_interval: float = 300.0
+    aws_endpoint_url: str = ""
+    aws_region: str = "us-east-1"
+    aws_stage: str = ""
+    aws_concurrency: int = 32
+    aws_timeout: float = 5.0
+    migrate_on_start: bool = True
+    generated: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def socket_url_hint(self) -> str:
+        port = self.port if self.self_hosted else self.socket_port
+        return f"ws://{_display_host(self.host)}:{port}"
+
+    def override(self, **values: Any) -> Settings:
+        """Return a copy with the given non-None values (CLI flags win over env)."""
+        known = {f.name for f in fields(self)}
+        chosen = {k: v for k, v in values.items() if v is not None and k in known}
+        return replace(self, **chosen).validated()
+
+    def validated(self) -> Settings:
+        if self.delivery_provider not in PROVIDERS:
+            raise ConfigError(
+                f"DELIVERY_PROVIDER must be one of {', '.join(PROVIDERS)}, "
+                f"not {self.delivery_provider!r}"
+            )
+        for name in ("port", "socket_port"):
+            value = getattr(self, name)
+            if not 0 <= value <= 65535:
+                raise ConfigError(f"{name} must be a TCP port, not {value}")
+        if len(self.encryption_key.encode()) != 32:
+            raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        generated: list[str] = []
+        values: dict[str, Any] = {
+            "host": env.get("HOST", "0.0.0.0"),
+            "port": _int(env, "SERVER_PORT", _int(env, "PORT", 8084)),
+            "socket_port": _int(env, "SOCKET_PORT", 8087),
+            "self_hosted": _bool(env.get("SELF_HOSTED", "")),
+            "delivery_provider": env.get("DELIVERY_PROVIDER", "local").strip().lower(),
+            "database_url": env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            "redis_url": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            "trusted_proxies": _list(env.get("TRUSTED_PROXIES", "")),
+            "aws_endpoint_url": env.get("APIGATEWAY_ENDPOINT", ""),
+            "aws_region": env.get("AWS_REGION", "us-east-1"),
+            "aws_stage": env.get("STAGE", ""),
+        }
+        values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
+        values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)
+        values["pseudonym_secret"] = env.get("PSEUDONYM_SECRET") or values["jwt_secret"]
+        return cls(**values, generated=tuple(generated)).validated()
+
+
+def _display_host(host: str) -> str:
+    return "localhost" if host in ("0.0.0.0", "::", "") else host
+
+
+def _secret(env: Mapping[str, str], name: str, generated: list[str], nbytes: int = 32) -> str:
+    value = env.get(name, "")
+    if value:
+        return value
+    generated.append(name)
+    return secrets.token_hex(nbytes)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
+
+
+def _bool(raw: str) -> bool:
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())

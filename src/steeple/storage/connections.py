@@ -1,0 +1,114 @@
+"""Connection rows: who is in which room, through which socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from steeple.storage.rows import Row, as_rows
+from steeple.storage.schema import connections as t
+from steeple.types import Room
+
+
+class ConnectionRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def replace(self, rows: list[Row]) -> None:
+        """Insert rows, each replacing any row with the same (church, room, socket)."""
+        async with self._engine.begin() as db:
+            for row in rows:
+                await db.execute(delete(t).where(_same_socket_in_room(row)))
+            await db.execute(t.insert(), rows)
+
+    async def in_room(self, room: Room) -> list[Row]:
+        church_id, conversation_id = room
+        query = select(t).where(t.c.churchId == church_id, t.c.conversationId == conversation_id)
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(query.order_by(t.c.displayName, t.c.id)))
+
+    async def viewers(self, room: Room, limit: int) -> tuple[list[Row], int]:
+        """Up to ``limit`` rows sorted by displayName, and the exact total."""
+        church_id, conversation_id = room
+        where = and_(t.c.churchId == church_id, t.c.conversationId == conversation_id)
+        columns = (t.c.id, t.c.displayName, t.c.ipAddress)
+        query = select(*columns).where(where).order_by(t.c.displayName, t.c.id).limit(limit)
+        async with self._engine.connect() as db:
+            rows = as_rows(await db.execute(query))
+            if len(rows) < limit:
+                return rows, len(rows)
+            total = await db.scalar(select(func.count()).select_from(t).where(where))
+        return rows, int(total or 0)
+
+    async def remove(self, room: Room, socket_id: str) -> int:
+        church_id, conversation_id = room
+        query = delete(t).where(
+            t.c.churchId == church_id,
+            t.c.conversationId == conversation_id,
+            t.c.socketId == socket_id,
+        )
+        async with self._engine.begin() as db:
+            return (await db.execute(query)).rowcount
+
+    async def remove_socket(self, socket_id: str) -> list[Room]:
+        """Delete every row of a socket; return the rooms it was in."""
+        return await self.remove_sockets([socket_id])
+
+    async def remove_sockets(self, socket_ids: Iterable[str]) -> list[Room]:
+        ids = list(socket_ids)
+        if not ids:
+            return []
+        rooms: set[Room] = set()
+        async with self._engine.begin() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found = await db.execute(
+                    select(t.c.churchId, t.c.conversationId).where(t.c.socketId.in_(chunk))
+                )
+                rooms.update((r.churchId, r.conversationId) for r in found)
+                await db.execute(delete(t).where(t.c.socketId.in_(chunk)))
+        return sorted(rooms)
+
+    async def socket_rows(self, socket_id: str) -> list[Row]:
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(select(t).where(t.c.socketId == socket_id)))
+
+    async def rename(self, socket_id: str, rooms: list[Room], name: str) -> None:
+        async with self._engine.begin() as db:
+            for church_id, conversation_id in rooms:
+                await db.execute(
+                    update(t)
+                    .where(
+                        t.c.socketId == socket_id,
+                        t.c.churchId == church_id,
+                        t.c.conversationId == conversation_id,
+                    )
+                    .values(displayName=name)
+                )
+
+    async def socket_ids(self) -> set[str]:
+        async with self._engine.connect() as db:
+            return set((await db.scalars(select(t.c.socketId).distinct())).all())
+
+    async def highest_anonymous_number(self, room: Room) -> int:
+        church_id, conversation_id = room
+        query = select(t.c.displayName).where(
+            t.c.churchId == church_id,
+            t.c.conversationId == conversation_id,
+            t.c.displayName.like("Anonymous\\_%", escape="\\"),
+        )
+        async with self._engine.connect() as db:
+            names = (await db.scalars(query)).all()
+        numbers = [int(n[10:]) for n in names if n and n[10:].isdigit()]
+        return max(numbers, default=0)
+
+
+def _same_socket_in_room(row: Row) -> ColumnElement[bool]:
+    return and_(
+        t.c.churchId == row["churchId"],
+        t.c.conversationId == row["conversationId"],
+        t.c.socketId == row["socketId"],
+    )

@@ -1,0 +1,111 @@
+"""Messages. Saving one also updates its conversation's stats, in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.schema import conversations, message_reactions
+from steeple.storage.schema import messages as t
+
+_ORDER = (t.c.timeSent, t.c.id)
+
+
+class MessageRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(self, rows: list[Row]) -> None:
+        """Store new messages and bump postCount/firstPostId/lastPostId of each conversation."""
+        async with self._engine.begin() as db:
+            await db.execute(t.insert(), rows)
+            for row in rows:
+                await db.execute(_stats_after_post(row))
+
+    async def edit(self, message_id: str, content: str, displayName: str, when: object) -> None:
+        async with self._engine.begin() as db:
+            await db.execute(
+                update(t)
+                .where(t.c.id == message_id)
+                .values(content=content, displayName=displayName, timeUpdated=when)
+            )
+
+    async def get(self, message_id: str, church_id: str | None = None) -> Row | None:
+        query = select(t).where(t.c.id == message_id)
+        if church_id is not None:
+            query = query.where(t.c.churchId == church_id)
+        async with self._engine.connect() as db:
+            return as_row((await db.execute(query)).first())
+
+    async def in_conversation(self, conversation_id: str, after: Row | None = None) -> list[Row]:
+        """Messages oldest first; with ``after``, only those stored after that message."""
+        query = select(t).where(t.c.conversationId == conversation_id)
+        if after is not None:
+            later = t.c.timeSent > after["timeSent"]
+            tie = and_(t.c.timeSent == after["timeSent"], t.c.id > after["id"])
+            query = query.where(or_(later, tie))
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(query.order_by(*_ORDER)))
+
+    async def page(self, conversation_id: str, page: int, limit: int) -> list[Row]:
+        """One page of messages, newest first."""
+        query = (
+            select(t)
+            .where(t.c.conversationId == conversation_id)
+            .order_by(t.c.timeSent.desc(), t.c.id.desc())
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(query))
+
+    async def many(self, ids: list[str]) -> list[Row]:
+        if not ids:
+            return []
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(select(t).where(t.c.id.in_(ids))))
+
+    async def posters(self, conversation_id: str) -> set[str]:
+        query = select(t.c.personId).where(
+            t.c.conversationId == conversation_id, t.c.personId.is_not(None)
+        )
+        async with self._engine.connect() as db:
+            return set((await db.scalars(query.distinct())).all())
+
+    async def delete(self, message: Row) -> None:
+        """Delete a message and keep its conversation's stats true."""
+        conversation_id = message["conversationId"]
+        async with self._engine.begin() as db:
+            await db.execute(delete(t).where(t.c.id == message["id"]))
+            await db.execute(
+                delete(message_reactions).where(message_reactions.c.messageId == message["id"])
+            )
+            first = await db.scalar(_edge(conversation_id, newest=False))
+            last = await db.scalar(_edge(conversation_id, newest=True))
+            count = await db.scalar(
+                select(func.count()).select_from(t).where(t.c.conversationId == conversation_id)
+            )
+            await db.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(firstPostId=first, lastPostId=last, postCount=count)
+            )
+
+
+def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]
+    order = [c.desc() for c in _ORDER] if newest else list(_ORDER)
+    return select(t.c.id).where(t.c.conversationId == conversation_id).order_by(*order).limit(1)
+
+
+def _stats_after_post(row: Row):  # type: ignore[no-untyped-def]
+    c = conversations.c
+    return (
+        update(conversations)
+        .where(c.id == row["conversationId"])
+        .values(
+            postCount=func.coalesce(c.postCount, 0) + 1,
+            lastPostId=row["id"],
+            firstPostId=case((c.firstPostId.is_(None), row["id"]), else_=c.firstPostId),
+        )
+    )

@@ -1,0 +1,33 @@
+"""Message reactions: one row per (message, person, emoji)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from steeple.storage.schema import message_reactions as t
+
+
+class ReactionRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def summary(self, message_ids: list[str], person_id: str | None
+                      ) -> dict[str, list[dict[str, Any]]]:
+        """messageId -> ``[{emoji, count, mine}]`` in first-reacted order."""
+        if not message_ids:
+            return {}
+        query = (select(t.c.messageId, t.c.emoji, t.c.personId)
+                 .where(t.c.messageId.in_(message_ids)).order_by(t.c.timeAdded, t.c.id))
+        async with self._engine.connect() as db:
+            rows = (await db.execute(query)).all()
+        grouped: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for message_id, emoji, who in rows:
+            entry = grouped[message_id].setdefault(emoji, {"emoji": emoji, "count": 0,
+                                                           "mine": False})
+            entry["count"] += 1
+            entry["mine"] = entry["mine"] or (person_id is not None and who == person_id)
+        return {m: list(e.values()) for m, e in grouped.items()}

@@ -1,0 +1,132 @@
+"""The ChurchApps ``messaging`` tables, with their table and column names (PROTOCOL.md 6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+
+metadata = MetaData()
+
+# Microsecond precision keeps the stored order of same-millisecond messages.
+Time = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def _id(name: str = "id", **kw: object) -> Column[str]:
+    return Column(name, String(11), **kw)  # type: ignore[arg-type]
+
+
+connections = Table(
+    "connections",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    Column("conversationId", String(64)),
+    _id("personId"),
+    Column("displayName", String(100)),
+    Column("timeJoined", Time),
+    Column("socketId", String(64)),
+    Column("ipAddress", String(45)),
+    Index("ix_connections_room", "churchId", "conversationId"),
+    Index("ix_connections_socket", "socketId"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    Column("contentType", String(255)),
+    Column("contentId", String(255)),
+    Column("title", String(255)),
+    Column("dateCreated", Time),
+    _id("groupId"),
+    Column("visibility", String(45)),
+    _id("firstPostId"),
+    _id("lastPostId"),
+    Column("postCount", Integer),
+    Column("allowAnonymousPosts", Boolean),
+    Index("ix_conversations_content", "churchId", "contentType", "contentId"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("conversationId"),
+    Column("displayName", String(45)),
+    Column("timeSent", Time),
+    Column("messageType", String(45)),
+    Column("content", LongText),
+    _id("personId"),
+    Column("timeUpdated", Time),
+    Index("ix_messages_conversation", "conversationId", "timeSent"),
+)
+
+message_reactions = Table(
+    "messageReactions",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("messageId"),
+    _id("conversationId"),
+    _id("personId"),
+    Column("emoji", String(50)),
+    Column("timeAdded", Time),
+    UniqueConstraint("messageId", "personId", "emoji", name="uq_reaction"),
+    Index("ix_reactions_conversation", "conversationId"),
+)
+
+private_messages = Table(
+    "privateMessages",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("fromPersonId"),
+    _id("toPersonId"),
+    _id("conversationId"),
+    _id("notifyPersonId"),
+    Index("ix_pm_people", "churchId", "fromPersonId", "toPersonId"),
+    Index("ix_pm_conversation", "conversationId"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("personId"),
+    Column("contentType", String(45)),
+    Column("contentId", String(45)),
+    Column("timeSent", Time),
+    Column("isNew", Boolean),
+    Column("message", Text),
+    Column("link", String(100)),
+    Column("deliveryMethod", String(10)),
+    _id("triggeredByPersonId"),
+    Column("category", String(45)),
+    Index("ix_notifications_person", "churchId", "personId"),
+)
+
+blocked_ips = Table(
+    "blockedIps",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("conversationId"),
+    _id("serviceId"),
+    Column("ipAddress", String(45)),
+    Index("ix_blocked_room", "churchId", "conversationId"),
+)

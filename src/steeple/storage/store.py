@@ -1,0 +1,43 @@
+"""The storage facade: one engine, one repository per table family."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from steeple.storage.blocked_ips import BlockedIpRepository
+from steeple.storage.connections import ConnectionRepository
+from steeple.storage.conversations import ConversationRepository
+from steeple.storage.engine import create_engine, migrate
+from steeple.storage.messages import MessageRepository
+from steeple.storage.private_messages import PrivateMessageRepository
+from steeple.storage.reactions import ReactionRepository
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.connections = ConnectionRepository(engine)
+        self.conversations = ConversationRepository(engine)
+        self.messages = MessageRepository(engine)
+        self.blocked_ips = BlockedIpRepository(engine)
+        self.private_messages = PrivateMessageRepository(engine)
+        self.reactions = ReactionRepository(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(create_engine(url))
+
+    async def migrate(self) -> None:
+        await migrate(self.engine)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as db:
+                await db.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()

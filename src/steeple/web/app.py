@@ -1,0 +1,114 @@
+"""The HTTP edge as an ASGI app: route, parse, call a service, answer JSON.
+
+Errors map to statuses here and nowhere else: a RequestError becomes its status with
+``{"error": problem}``; a denial is 401 ``Unauthorized`` with ``{}`` (``[]`` on list
+routes), which is how ChurchApps clients recognise it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from steeple.auth.principal import bearer_token, decode_token
+from steeple.errors import PayloadTooLarge, RequestError, Unauthorized
+from steeple.protocol.frames import dumps
+from steeple.web.call import Call, ClientAddress, check_body_size
+from steeple.web.router import Router
+
+log = logging.getLogger(__name__)
+
+WebSocketHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A non-JSON answer (pages, metrics)."""
+
+    body: bytes
+    media_type: str
+    status: int = 200
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(dumps(value), status_code=status, media_type="application/json")
+
+
+class WebApp:
+    def __init__(self, router: Router, jwt_secret: str, client_address: ClientAddress,
+                 websocket: WebSocketHandler | None = None) -> None:
+        self._router = router
+        self._secret = jwt_secret
+        self._address = client_address
+        self._websocket = websocket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            response = await self._http(scope, receive)
+            await response(scope, receive, send)
+        elif scope["type"] == "websocket" and self._websocket is not None:
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive) -> Response:
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.partition("?")[0]
+        found = self._router.resolve(scope["method"], raw_path)
+        if found is None:
+            return json_response({"error": f"no route for {scope['path']}"}, 404)
+        if found is False:
+            return json_response({"error": f"{scope['method']} is not allowed here"}, 405)
+        assert not isinstance(found, bool)
+        route, params = found
+        try:
+            call = await self._call(scope, receive, params)
+            result = await route.handler(call)
+        except Unauthorized:
+            return json_response([] if route.returns_list else {}, 401)
+        except RequestError as exc:
+            return json_response({"error": exc.problem or type(exc).__name__}, exc.status)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            return json_response({"error": "internal error"}, 500)
+        if isinstance(result, Raw):
+            return Response(result.body, status_code=result.status, media_type=result.media_type)
+        return json_response(result)
+
+    async def _call(self, scope: Scope, receive: Receive, params: dict[str, str]) -> Call:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        check_body_size(int(headers.get("content-length") or 0))
+        body = await _read_body(receive)
+        peer = scope.get("client") or ("", 0)
+        return Call(
+            method=scope["method"],
+            principal=decode_token(bearer_token(headers.get("authorization")), self._secret),
+            params=params,
+            query_string=scope.get("query_string", b""),
+            address=self._address(peer[0], headers.get("x-forwarded-for")),
+            body=body,
+        )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        check_body_size(size)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+__all__ = ["PayloadTooLarge", "Raw", "WebApp", "json_response"]

@@ -1,0 +1,79 @@
+"""Sockets on the HTTP port (single-port mode, ``SELF_HOSTED=1``), through ASGI.
+
+Slower than the socket edge (each frame is a separate ASGI send) but one port is
+what some hosts allow. The same bounded-buffer policy applies; keepalive pings are
+uvicorn's (``ws_ping_interval``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from starlette.types import Receive, Scope, Send
+
+from steeple.hub import SLOW_CONSUMER
+from steeple.protocol.frames import socket_id_frame
+from steeple.protocol.outbound import Outbound
+from steeple.types import new_id
+from steeple.web.socket_edge import SocketLifecycle
+
+_CLOSE = object()
+
+
+class AsgiSocket:
+    """Implements the hub's Socket over an ASGI websocket connection."""
+
+    def __init__(self, send: Send, address: str, buffer_limit: int) -> None:
+        self.socket_id = new_id()
+        self.address = address
+        self._send = send
+        self._limit = buffer_limit
+        self._queued = 0
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._close_code = 1000
+
+    def deliver(self, frame: Outbound) -> None:
+        self._queued += len(frame.payload)
+        if self._queued > self._limit:
+            self.close(SLOW_CONSUMER, "slow consumer")
+            return
+        self._queue.put_nowait(frame)
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        self._close_code = code
+        self._queue.put_nowait(_CLOSE)
+
+    async def write_loop(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSE or not isinstance(item, Outbound):
+                await self._send({"type": "websocket.close", "code": self._close_code})
+                return
+            self._queued -= len(item.payload)
+            await self._send({"type": "websocket.send", "text": item.text})
+
+
+async def serve_asgi_socket(lifecycle: SocketLifecycle, buffer_limit: int, scope: Scope,
+                            receive: Receive, send: Send) -> None:
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    client = scope.get("client") or ("", 0)
+    socket = AsgiSocket(send, client[0], buffer_limit)
+    lifecycle.opened(socket)
+    writer = asyncio.create_task(socket.write_loop())
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            socket.deliver(Outbound(socket_id_frame(socket.socket_id)))
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        lifecycle.closed(socket.socket_id)

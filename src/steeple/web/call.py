@@ -1,0 +1,70 @@
+"""One HTTP request as route handlers see it: principal, path params, query, body, address."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from steeple.auth.principal import Principal
+from steeple.errors import BadRequest, PayloadTooLarge
+
+MAX_BODY = 256 * 1024
+_UNSET = object()
+
+
+@dataclass
+class Call:
+    method: str
+    principal: Principal
+    params: dict[str, str]
+    query_string: bytes
+    address: str
+    body: bytes = b""
+    _json: Any = field(default=_UNSET, repr=False)
+
+    def query(self, name: str) -> str | None:
+        values = parse_qs(self.query_string.decode("latin-1")).get(name)
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        if self._json is _UNSET:
+            if not self.body.strip():
+                raise BadRequest("a JSON body is required")
+            try:
+                self._json = orjson.loads(self.body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"body is not valid JSON: {exc}") from None
+        return self._json
+
+
+def check_body_size(length: int) -> None:
+    if length > MAX_BODY:
+        raise PayloadTooLarge(f"body is larger than {MAX_BODY} bytes")
+
+
+class ClientAddress:
+    """The caller's address; ``X-Forwarded-For`` counts only from trusted proxies."""
+
+    def __init__(self, trusted_proxies: tuple[str, ...]) -> None:
+        self._networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def __call__(self, peer: str, forwarded_for: str | None) -> str:
+        if not forwarded_for or not self._trusted(peer):
+            return peer
+        # Walk from the nearest hop back; the first untrusted one is the client.
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer

@@ -1,0 +1,1 @@
+"""Thin route modules: parse the call, ask a service, return what it gives."""

@@ -1,0 +1,90 @@
+"""``/messaging/conversations``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steeple import validation
+from steeple.errors import Unauthorized
+from steeple.services.conversation_views import ConversationViews
+from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.services.messages import MessageService
+from steeple.validation import path_id
+from steeple.web.call import Call
+from steeple.web.router import Router
+
+BASE = "/messaging/conversations"
+
+
+def register(router: Router, conversations: ConversationService, views: ConversationViews,
+             messages: MessageService) -> None:
+    @router.route("GET", BASE + "/current/:churchId/:contentType/:contentId")
+    async def current(call: Call) -> Any:
+        return await conversations.current(
+            call.principal, path_id(call.params["churchId"], "churchId"),
+            path_id(call.params["contentType"], "contentType"), call.params["contentId"])
+
+    @router.route("POST", BASE + "/ensure")
+    async def ensure(call: Call) -> Any:
+        if not call.principal.authenticated:
+            raise Unauthorized()
+        entry = validation.an_object(call.json())
+        content_type = validation.text(entry, "contentType")
+        if content_type != "streamingLive":
+            raise validation.BadRequest("'contentType' must be streamingLive")
+        content_id = validation.identifier(entry, "contentId", max_length=11)
+        return await conversations.current(call.principal, call.principal.church_id,
+                                           content_type, content_id)
+
+    @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
+    async def pages(call: Call) -> Any:
+        return await views.pages(
+            call.principal, path_id(call.params["contentType"], "contentType"),
+            path_id(call.params["contentId"], "contentId"),
+            validation.positive_int(call.query("page"), "page", 1, 100_000),
+            validation.positive_int(call.query("limit"), "limit", 20, 200))
+
+    @router.route("GET", BASE + "/timeline/ids", returns_list=True)
+    async def timeline(call: Call) -> Any:
+        ids = [i for i in (call.query("ids") or "").split(",") if i]
+        for value in ids:
+            path_id(value, "ids")
+        return await views.timeline(call.principal, ids[:200])
+
+    @router.route("GET", BASE + "/posts", returns_list=True)
+    async def posts(call: Call) -> Any:
+        return await views.posts(call.principal)
+
+    @router.route("GET", BASE + "/posts/group/:groupId", returns_list=True)
+    async def group_posts(call: Call) -> Any:
+        return await views.posts(call.principal, path_id(call.params["groupId"], "groupId"))
+
+    @router.route("GET", BASE + "/:churchId/:id")
+    async def one(call: Call) -> Any:
+        return await conversations.readable(call.principal,
+                                            path_id(call.params["churchId"], "churchId"),
+                                            path_id(call.params["id"], "id"))
+
+    @router.route("GET", BASE + "/:churchId/:contentType/:contentId", returns_list=True)
+    async def for_content(call: Call) -> Any:
+        return await conversations.for_content(
+            call.principal, path_id(call.params["churchId"], "churchId"),
+            path_id(call.params["contentType"], "contentType"),
+            path_id(call.params["contentId"], "contentId"))
+
+    @router.route("POST", BASE)
+    async def create(call: Call) -> Any:
+        if not call.principal.authenticated:
+            raise Unauthorized()
+        entries = [parse_new_conversation(e) for e in validation.array_of_objects(call.json())]
+        return [await conversations.create(call.principal, e) for e in entries]
+
+    @router.route("POST", BASE + "/start")
+    async def start(call: Call) -> Any:
+        return await messages.start_conversation(call.principal, call.json(), call.address)
+
+    @router.route("DELETE", BASE + "/:churchId/:id")
+    async def delete(call: Call) -> Any:
+        await conversations.delete(call.principal, path_id(call.params["churchId"], "churchId"),
+                                   path_id(call.params["id"], "id"))
+        return {}

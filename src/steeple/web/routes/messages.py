@@ -1,0 +1,45 @@
+"""``/messaging/messages``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steeple.services.messages import MessageService
+from steeple.validation import path_id
+from steeple.web.call import Call
+from steeple.web.router import Router
+
+
+def register(router: Router, messages: MessageService) -> None:
+    @router.route("POST", "/messaging/messages/send")
+    async def send(call: Call) -> Any:
+        return await messages.send(call.principal, call.json(), call.address)
+
+    @router.route("POST", "/messaging/messages")
+    async def post(call: Call) -> Any:
+        return await messages.post(call.principal, call.json(), call.address)
+
+    @router.route("GET", "/messaging/messages/catchup/:churchId/:conversationId",
+                  returns_list=True)
+    async def catchup(call: Call) -> Any:
+        return await messages.catchup(
+            call.principal,
+            path_id(call.params["churchId"], "churchId"),
+            path_id(call.params["conversationId"], "conversationId"),
+            call.query("after"),
+        )
+
+    @router.route("GET", "/messaging/messages/conversation/:conversationId", returns_list=True)
+    async def in_conversation(call: Call) -> Any:
+        conversation_id = path_id(call.params["conversationId"], "conversationId")
+        return await messages.in_conversation(call.principal, conversation_id)
+
+    @router.route("GET", "/messaging/messages/:churchId/:id")
+    async def one(call: Call) -> Any:
+        return await messages.get(call.principal, path_id(call.params["churchId"], "churchId"),
+                                  path_id(call.params["id"], "id"))
+
+    @router.route("DELETE", "/messaging/messages/:id")
+    async def delete(call: Call) -> Any:
+        await messages.delete(call.principal, path_id(call.params["id"], "id"))
+        return {"message": "Message deleted successfully"}

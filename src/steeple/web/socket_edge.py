@@ -1,0 +1,213 @@
+"""The socket edge: a WebSocket listener on a bare asyncio transport.
+
+The handshake and inbound frames are parsed by websockets' sans-I/O
+``ServerProtocol``; outbound frames are pre-encoded wire bytes. Everything queued for
+one socket during one event-loop iteration leaves in a single ``write``: the per-frame
+cost of fan-out is the system call, so batching is what makes it fast.
+permessage-deflate is never negotiated (it would cost a compression per recipient).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from websockets.frames import Opcode
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+from steeple.hub import SLOW_CONSUMER, Hub, Socket
+from steeple.protocol.frames import socket_id_frame
+from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
+from steeple.types import new_id
+
+log = logging.getLogger(__name__)
+
+INBOUND_LIMIT = 64 * 1024
+ABORT_AFTER = 5.0
+
+
+class SocketEvents(Protocol):
+    """Told when a socket joins or leaves this node."""
+
+    def socket_opened(self, socket: Socket) -> None: ...
+
+    def socket_closed(self, socket_id: str) -> None: ...
+
+
+class SocketLifecycle:
+    """Registers opened sockets with the hub and forgets closed ones, for either edge."""
+
+    def __init__(self, hub: Hub, events: SocketEvents) -> None:
+        self.hub = hub
+        self.events = events
+
+    def opened(self, socket: Socket) -> None:
+        self.hub.add(socket)
+        self.events.socket_opened(socket)
+
+    def closed(self, socket_id: str) -> None:
+        self.hub.remove(socket_id)
+        self.events.socket_closed(socket_id)
+
+
+class WriteBatcher:
+    """Coalesces writes: sockets marked dirty are flushed once, at the end of the tick."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dirty: list[EdgeSocket] = []
+
+    def mark(self, socket: EdgeSocket) -> None:
+        if not self._dirty:
+            self._loop.call_soon(self._flush)
+        self._dirty.append(socket)
+
+    def _flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for socket in dirty:
+            socket.flush()
+
+
+class EdgeSocket(asyncio.Protocol):
+    """One client socket. Implements the hub's :class:`~steeple.hub.Socket`."""
+
+    __slots__ = ("_awaiting_pong", "_edge", "_pending", "_pending_bytes", "_transport", "_ws",
+                 "address", "open", "socket_id")
+
+    def __init__(self, edge: SocketEdge) -> None:
+        self._edge = edge
+        self._ws: ServerProtocol | None = None
+        self._transport: asyncio.Transport | None = None
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._awaiting_pong = False
+        self.socket_id = new_id()
+        self.address = ""
+        self.open = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else ""
+        self._ws = ServerProtocol(max_size=INBOUND_LIMIT)
+
+    def data_received(self, data: bytes) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        ws.receive_data(data)
+        for event in ws.events_received():
+            if isinstance(event, Request):
+                self._handshake(ws, event)
+            elif event.opcode in (Opcode.TEXT, Opcode.BINARY):
+                self._queue(Outbound(socket_id_frame(self.socket_id)).wire)
+            elif event.opcode is Opcode.PONG:
+                self._awaiting_pong = False
+        self._queue_protocol_output(ws)
+
+    def eof_received(self) -> bool | None:
+        if self._ws is not None:
+            self._ws.receive_eof()
+            self._queue_protocol_output(self._ws)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._pending = []
+        if self.open:
+            self.open = False
+            self._edge.closed(self.socket_id)
+
+    def _handshake(self, ws: ServerProtocol, request: Request) -> None:
+        response = ws.accept(request)
+        response.headers["Server"] = "steeple"
+        ws.send_response(response)
+        if response.status_code == 101:
+            self.open = True
+            self._edge.opened(self)
+
+    def _queue_protocol_output(self, ws: ServerProtocol) -> None:
+        for chunk in ws.data_to_send():
+            if chunk:
+                self._queue(chunk)
+            else:
+                self.flush()
+                if self._transport is not None:
+                    self._transport.close()
+
+    # --- the hub's Socket interface ---------------------------------------------
+
+    def deliver(self, frame: Outbound) -> None:
+        if self.open:
+            self._queue(frame.wire)
+
+    def ping(self) -> bool:
+        if self._awaiting_pong:
+            return False
+        self._awaiting_pong = True
+        self._queue(PING_WIRE)
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        self._pending, self._pending_bytes = [], 0
+        transport.write(close_wire(code, reason))
+        transport.close()
+        # A peer that never reads would hold the socket open forever.
+        self._edge.loop.call_later(ABORT_AFTER, transport.abort)
+
+    # --- batching -----------------------------------------------------------------
+
+    def _queue(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        if not self._pending:
+            self._edge.batcher.mark(self)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        backlog = self._pending_bytes + transport.get_write_buffer_size()
+        if backlog > self._edge.buffer_limit and self.open:
+            log.warning("socket %s cannot keep up (%d bytes queued); closing", self.socket_id,
+                        backlog)
+            self.close(SLOW_CONSUMER, "slow consumer")
+
+    def flush(self) -> None:
+        pending = self._pending
+        if not pending or self._transport is None:
+            return
+        self._pending, self._pending_bytes = [], 0
+        self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+
+class SocketEdge:
+    """Owns the listener; hands sockets to the hub and tells ``events`` of opens and closes."""
+
+    def __init__(self, lifecycle: SocketLifecycle, buffer_limit: int) -> None:
+        self.lifecycle = lifecycle
+        self.buffer_limit = buffer_limit
+        self.loop = asyncio.get_running_loop()
+        self.batcher = WriteBatcher(self.loop)
+        self._server: asyncio.Server | None = None
+
+    async def listen(self, host: str, port: int) -> int:
+        self._server = await self.loop.create_server(
+            lambda: EdgeSocket(self), host, port, backlog=4096, reuse_address=True
+        )
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def opened(self, socket: EdgeSocket) -> None:
+        self.lifecycle.opened(socket)
+
+    def closed(self, socket_id: str) -> None:
+        self.lifecycle.closed(socket_id)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
