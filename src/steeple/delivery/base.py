@@ -27,10 +27,10 @@ class Delivery(ABC):
       to the room reach the socket; after ``leave`` returns, they no longer do.
     """
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect to whatever the backend needs."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 - optional hook
         """Release the backend's resources."""
 
     @abstractmethod

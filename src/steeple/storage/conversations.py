@@ -59,7 +59,9 @@ class ConversationRepository:
         async with self._engine.connect() as db:
             return as_rows(await db.execute(query))
 
-    async def for_groups(self, church_id: str, group_ids: Iterable[str], since: datetime) -> list[Row]:
+    async def for_groups(
+        self, church_id: str, group_ids: Iterable[str], since: datetime
+    ) -> list[Row]:
         """Conversations of these groups whose last post is newer than ``since``."""
         query = (
             select(t)

@@ -55,7 +55,7 @@ class Router:
             return handler
         return register
 
-    def resolve(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None | bool:
+    def resolve(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | bool | None:
         """(route, params); False if the path exists under another method; None if unknown."""
         parts = _split(raw_path)
         other_method = False

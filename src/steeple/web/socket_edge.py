@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
@@ -102,6 +102,8 @@ class EdgeSocket(asyncio.Protocol):
         for event in ws.events_received():
             if isinstance(event, Request):
                 self._handshake(ws, event)
+            elif not isinstance(event, Frame):
+                continue
             elif event.opcode in (Opcode.TEXT, Opcode.BINARY):
                 self._queue(Outbound(socket_id_frame(self.socket_id)).wire)
             elif event.opcode is Opcode.PONG:

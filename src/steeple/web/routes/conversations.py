@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steeple import validation
-from steeple.errors import Unauthorized
+from steeple.errors import BadRequest, Unauthorized
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.messages import MessageService
@@ -31,7 +31,7 @@ def register(router: Router, conversations: ConversationService, views: Conversa
         entry = validation.an_object(call.json())
         content_type = validation.text(entry, "contentType")
         if content_type != "streamingLive":
-            raise validation.BadRequest("'contentType' must be streamingLive")
+            raise BadRequest("'contentType' must be streamingLive")
         content_id = validation.identifier(entry, "contentId", max_length=11)
         return await conversations.current(call.principal, call.principal.church_id,
                                            content_type, content_id)
