@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Start PostgreSQL, MariaDB and Redis on loopback if they are not already answering.
 wait_for() {
   i=0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvloop
 from sqlalchemy.engine import make_url
 
 from steeple.auth.principal import issue_token
@@ -60,6 +62,13 @@ async def _mariadb(statement: str) -> None:
     async with conn.cursor() as cursor:
         await cursor.execute(statement)
     conn.close()
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Tests run on uvloop, as ``steeple serve`` does."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])

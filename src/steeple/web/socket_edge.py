@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Protocol, cast
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -88,9 +88,9 @@ class EdgeSocket(asyncio.Protocol):
         self.open = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        peer = transport.get_extra_info("peername")
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self._transport = cast(asyncio.Transport, transport)
+        peer = self._transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else ""
         self._ws = ServerProtocol(max_size=INBOUND_LIMIT)
 
