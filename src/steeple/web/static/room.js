@@ -1,0 +1,106 @@
+// One conversation on the page: its messages (ordered by time, deduplicated by id),
+// its viewers and its blocked addresses. It tells listeners what changed and knows
+// nothing about the DOM.
+
+export class ChatRoom {
+  constructor(api, key, conversation) {
+    this.api = api;
+    this.key = key; // "public" or "host"
+    this.churchId = conversation.churchId;
+    this.id = conversation.id;
+    this.messages = [];
+    this.byId = new Map();
+    this.loaded = false;
+    this.viewers = [];
+    this.totalViewers = 0;
+    this.blocked = [];
+    this.me = null; // this tab's connection row; its ipAddress is our pseudonym
+    this.listeners = [];
+  }
+
+  subscribe(fn) { this.listeners.push(fn); }
+
+  emit(event) {
+    for (const fn of this.listeners) fn(event, this);
+  }
+
+  matches(frame) {
+    return frame.churchId === this.churchId && frame.conversationId === this.id;
+  }
+
+  /**
+   * Join with a (new) socket, then load history the first time or, after a
+   * reconnect, only what was missed. The cursor is taken before joining: live
+   * messages that arrive on the new socket must not hide the gap.
+   */
+  async attach(socketId, displayName) {
+    const after = this.loaded ? this.lastId() : null;
+    const rows = await this.api.join([
+      { churchId: this.churchId, conversationId: this.id, socketId, displayName },
+    ]);
+    this.me = (Array.isArray(rows) && rows[0]) || null;
+    this.emit({ type: "blocked" });
+    const missed = await this.api.catchup(this.churchId, this.id, after);
+    this.loaded = true;
+    for (const message of missed || []) this.apply(message);
+    this.emit({ type: "synced" });
+  }
+
+  lastId() {
+    return this.messages.length ? this.messages[this.messages.length - 1].id : null;
+  }
+
+  /** A message from history, a frame or our own send: added once, edits merged. */
+  apply(message) {
+    if (!message || !message.id || message.conversationId !== this.id) return;
+    const known = this.byId.get(message.id);
+    if (known) {
+      if (known.content === message.content && known.timeUpdated === message.timeUpdated) return;
+      const merged = { ...known, ...message };
+      this.messages[this.messages.indexOf(known)] = merged;
+      this.byId.set(message.id, merged);
+      this.emit({ type: "update", message: merged });
+      return;
+    }
+    let index = this.messages.length;
+    while (index > 0 && (this.messages[index - 1].timeSent || "") > (message.timeSent || "")) {
+      index -= 1;
+    }
+    this.messages.splice(index, 0, message);
+    this.byId.set(message.id, message);
+    const next = this.messages[index + 1];
+    this.emit({ type: "add", message, beforeId: next ? next.id : null });
+  }
+
+  remove(id) {
+    const known = this.byId.get(id);
+    if (!known) return;
+    this.byId.delete(id);
+    this.messages.splice(this.messages.indexOf(known), 1);
+    this.emit({ type: "remove", id });
+  }
+
+  setAttendance(data) {
+    this.viewers = Array.isArray(data && data.viewers) ? data.viewers : [];
+    const total = data && Number.isInteger(data.totalViewers) ? data.totalViewers : null;
+    this.totalViewers = total ?? this.viewers.length;
+    this.emit({ type: "attendance" });
+  }
+
+  setBlocked(list) {
+    this.blocked = Array.isArray(list) ? list.map(String) : [];
+    this.emit({ type: "blocked" });
+  }
+
+  get amBlocked() {
+    return Boolean(this.me && this.me.ipAddress && this.blocked.includes(this.me.ipAddress));
+  }
+
+  /** Post a message; the caller applies the saved copy (the frame may come first). */
+  async send(content, displayName) {
+    const saved = await this.api.send([
+      { churchId: this.churchId, conversationId: this.id, content, displayName },
+    ]);
+    return Array.isArray(saved) ? saved : [];
+  }
+}
