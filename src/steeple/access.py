@@ -51,7 +51,7 @@ def can_read(principal: Principal, conversation: Conversation, thread: Thread = 
         return principal.can(PEOPLE_CONFIDENTIAL)
     if content_type == "privateMessage" or thread is not None:
         # Only the thread's two people, whatever else the caller may do.
-        return thread is not None and principal.person_id in thread
+        return thread is not None and bool(principal.person_id) and principal.person_id in thread
     if principal.can(CONTENT_EDIT):
         return True
     if content_type in GROUP_TYPES:

@@ -1,4 +1,4 @@
-"""``steeple serve | migrate | token``: parse arguments, then delegate."""
+"""``steeple serve | migrate | token | chat``: parse arguments, then delegate."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
         log.info("steeple: HTTP %s/messaging, sockets %s, database %s, delivery %s",
                  node.http_url, node.socket_url, _safe_url(settings.database_url),
                  settings.delivery_provider)
+        log.info("steeple: live chat page %s/", node.http_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -107,6 +108,23 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def chat(args: argparse.Namespace) -> int:
+    from steeple.client.errors import ClientError
+    from steeple.client.terminal import ChatOptions, run_chat
+
+    logging.getLogger().setLevel(logging.WARNING)  # no request logs between chat lines
+    logging.getLogger("steeple.client").setLevel(logging.ERROR)  # the chat prints its status
+    options = ChatOptions(url=args.url, church=args.church, room=args.room, name=args.name,
+                          token=args.token, socket_url=args.socket_url)
+    try:
+        return _run(lambda: run_chat(options, sys.stdin, sys.stdout))
+    except ClientError as exc:
+        print(f"steeple chat: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
 def _safe_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
@@ -135,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leader-group", action="append", default=[])
     p.add_argument("--hours", type=int, default=24)
     p.set_defaults(func=token)
+    p = commands.add_parser("chat", help="chat in a room from the terminal")
+    p.add_argument("--url", default="http://localhost:8084", help="the node's HTTP URL")
+    p.add_argument("--socket-url", help="WebSocket URL (default ws://<host of --url>:8087)")
+    p.add_argument("--church", required=True, help="churchId of the room")
+    p.add_argument("--room", required=True,
+                   help="contentType:contentId (e.g. streamingLive:SERVICE, the current "
+                        "conversation of that content) or a conversation id")
+    p.add_argument("--name", default="", help="your display name")
+    p.add_argument("--token", help="a JWT to chat signed in (default: anonymous)")
+    p.set_defaults(func=chat)
     return parser
 
 

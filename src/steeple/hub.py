@@ -87,7 +87,8 @@ class Hub:
         members = self._rooms.get(room)
         if not members:
             return 0
-        for socket in list(members.values()):
+        # deliver() never mutates the index synchronously (closes land via the loop).
+        for socket in members.values():
             socket.deliver(frame)
         return len(members)
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -22,27 +23,59 @@ from steeple.delivery.local import LocalDelivery
 from steeple.errors import ConfigError
 from steeple.hub import Hub
 from steeple.presence import Attendance
+from steeple.services.alerts import Alerts, SocketSink
 from steeple.services.connections import ConnectionService
 from steeple.services.context import Context
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService
+from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
+from steeple.services.moderation import ModerationService
+from steeple.services.notifications import NotificationService
+from steeple.services.private_messages import PrivateMessageService
+from steeple.services.reactions import ReactionService
 from steeple.settings import Settings
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
 from steeple.web.asgi_socket import serve_asgi_socket
 from steeple.web.call import ClientAddress
 from steeple.web.router import Router
-from steeple.web.routes import connections, conversations, messages, system
+from steeple.web.routes import (
+    connections,
+    content,
+    conversations,
+    messages,
+    moderation,
+    notifications,
+    pages,
+    private_messages,
+    reactions,
+    system,
+)
 from steeple.web.socket_edge import SocketEdge, SocketLifecycle
 
 log = logging.getLogger(__name__)
 
 
-def create_delivery(settings: Settings, hub: Hub, store: Store) -> Delivery:
-    """Pick the delivery backend once, at start-up."""
+def create_delivery(settings: Settings, hub: Hub, store: Store,
+                    socket_gone: Callable[[str], Awaitable[None]] | None = None,
+                    sweep_stale: Callable[[], Awaitable[object]] | None = None) -> Delivery:
+    """Pick the delivery backend once, at start-up.
+
+    ``socket_gone(socket_id)`` is called by a backend that learns a socket no longer
+    exists (AWS: a 410 from API Gateway), so its rows and attendance are corrected.
+    ``sweep_stale()`` is called by a backend that learns a peer node died (redis).
+    """
     if settings.delivery_provider == "local":
         return LocalDelivery(hub)
+    if settings.delivery_provider == "redis":
+        from steeple.delivery.redis import RedisDelivery
+
+        return RedisDelivery.from_settings(settings, hub, sweep_stale)
+    if settings.delivery_provider == "aws":
+        from steeple.delivery.aws import AwsDelivery  # boto3 is the optional [aws] extra
+
+        return AwsDelivery.from_settings(settings, store.connections, socket_gone)
     raise ConfigError(f"DELIVERY_PROVIDER={settings.delivery_provider} is not available yet")
 
 
@@ -55,6 +88,16 @@ class Services:
         self.views = ConversationViews(ctx, self.conversations)
         self.messages = MessageService(ctx, self.conversations)
         self.connections = ConnectionService(ctx, self.conversations)
+        # Push sinks (mobile, web) join the socket sink here when they exist.
+        self.alerts = Alerts(ctx.store, [SocketSink(ctx.delivery)])
+        self.private_messages = PrivateMessageService(ctx, self.alerts)
+        self.notifications = NotificationService(ctx, self.alerts)
+        self.reactions = ReactionService(ctx, self.conversations)
+        self.moderation = ModerationService(ctx)
+        self.host_chat = HostChatService(ctx)
+        self.messages.guards.append(self.moderation.guard)
+        self.messages.listeners += [self.private_messages.after_message,
+                                    self.notifications.after_message]
 
 
 class Node:
@@ -64,7 +107,8 @@ class Node:
         self.settings = settings
         self.hub = Hub()
         self.store = Store.open(settings.database_url)
-        self.delivery = delivery or create_delivery(settings, self.hub, self.store)
+        self.delivery = delivery or create_delivery(settings, self.hub, self.store,
+                                                    self._socket_gone, self._sweep_stale)
         ctx = Context(
             settings=settings, store=self.store, delivery=self.delivery,
             attendance=Attendance(self.store.connections.viewers, self._publish,
@@ -93,12 +137,24 @@ class Node:
     async def _publish(self, room: tuple[str, str], action: str, data: object) -> None:
         await self.ctx.publish(room, action, data)
 
+    async def _socket_gone(self, socket_id: str) -> None:
+        await self.services.connections.forget_socket(socket_id)
+
+    async def _sweep_stale(self) -> int:
+        return await self.services.connections.sweep_stale()
+
     def _register_routes(self) -> None:
         s = self.services
         connections.register(self.router, s.connections)
         messages.register(self.router, s.messages)
         conversations.register(self.router, s.conversations, s.views, s.messages)
         system.register(self.router, self.health, self.registry)
+        pages.register(self.router, lambda: self.socket_port, self.settings.self_hosted)
+        private_messages.register(self.router, s.private_messages)
+        notifications.register(self.router, s.notifications)
+        reactions.register(self.router, s.reactions)
+        moderation.register(self.router, s.moderation)
+        content.register(self.router, s.host_chat)
         Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry
               ).set_function(lambda: len(self.hub))
         Gauge("steeple_rooms", "Rooms with a member on this node", registry=self.registry
@@ -138,12 +194,26 @@ class Node:
             self.app, host=self.settings.host, port=self.settings.port, lifespan="off",
             ws="websockets-sansio" if self.settings.self_hosted else "none",
             ws_per_message_deflate=False, backlog=4096, log_level="warning",
+            # Single-port sockets get uvicorn's keepalive at the protocol's interval.
+            ws_ping_interval=self.settings.ping_interval,
+            ws_ping_timeout=self.settings.ping_interval,
             access_log=False, timeout_graceful_shutdown=10,
+            # Client addresses are ClientAddress's job (TRUSTED_PROXIES); uvicorn's own
+            # proxy handling would trust X-Forwarded-For from any loopback peer.
+            proxy_headers=False,
         )
         config.load()
         server = uvicorn.Server(config)
         server.lifespan = config.lifespan_class(config)
         sock = config.bind_socket()
+        # uvicorn's socket has proto 0, so asyncio skips TCP_NODELAY on accepted
+        # connections; without it every response waits ~40 ms (Nagle + delayed ACK).
+        # Linux copies the option from the listener to each accepted socket.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # uvicorn marks it inheritable (for its worker processes; a node has none), and
+        # uvloop's subprocesses do not close inherited fds: a child would keep the port
+        # listening after the node stops, so a restart on that port fails.
+        sock.set_inheritable(False)
         await server.startup(sockets=[sock])
         self._http, self._http_socket = server, sock
         self.http_port = int(sock.getsockname()[1])

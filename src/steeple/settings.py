@@ -34,6 +34,9 @@ class Settings:
     pseudonym_secret: str = ""
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "steeple"
+    node_id: str = ""
+    node_ttl: float = 10.0
     trusted_proxies: tuple[str, ...] = ()
     ping_interval: float = 30.0
     socket_buffer_limit: int = 1 << 20
@@ -71,7 +74,26 @@ class Settings:
                 raise ConfigError(f"{name} must be a TCP port, not {value}")
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
+        if self.delivery_provider == "aws":
+            self._validate_aws()
+        if self.delivery_provider == "redis":
+            self._validate_redis()
         return self
+
+    def _validate_redis(self) -> None:
+        if self.node_ttl <= 0:
+            raise ConfigError("NODE_TTL must be a positive number of seconds")
+        if not self.redis_prefix or any(ch in self.redis_prefix for ch in " |\n"):
+            raise ConfigError("REDIS_PREFIX must be a non-empty word (no spaces or '|')")
+
+    def _validate_aws(self) -> None:
+        if not self.aws_endpoint_url.startswith(("https://", "http://")):
+            raise ConfigError("DELIVERY_PROVIDER=aws needs APIGATEWAY_ENDPOINT, the WebSocket "
+                              "API's https:// URL (without the stage)")
+        if self.aws_concurrency < 1:
+            raise ConfigError("APIGATEWAY_CONCURRENCY must be at least 1")
+        if self.aws_timeout <= 0:
+            raise ConfigError("APIGATEWAY_TIMEOUT must be a positive number of seconds")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,10 +107,16 @@ class Settings:
             "delivery_provider": env.get("DELIVERY_PROVIDER", "local").strip().lower(),
             "database_url": env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             "redis_url": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            "redis_prefix": env.get("REDIS_PREFIX") or "steeple",
+            "node_id": env.get("NODE_ID", ""),
+            "node_ttl": _float(env, "NODE_TTL", 10.0),
             "trusted_proxies": _list(env.get("TRUSTED_PROXIES", "")),
             "aws_endpoint_url": env.get("APIGATEWAY_ENDPOINT", ""),
             "aws_region": env.get("AWS_REGION", "us-east-1"),
             "aws_stage": env.get("STAGE", ""),
+            "aws_concurrency": _int(env, "APIGATEWAY_CONCURRENCY", 32),
+            "aws_timeout": _float(env, "APIGATEWAY_TIMEOUT", 5.0),
+            "migrate_on_start": _bool(env.get("MIGRATE_ON_START") or "true"),
         }
         values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)
@@ -116,6 +144,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
 def _bool(raw: str) -> bool:

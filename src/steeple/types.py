@@ -20,6 +20,22 @@ ID_LENGTH = 11
 ALERTS_ROOM = "alerts"
 
 
+def person_alerts_room(church_id: str, person_id: str) -> Room:
+    """The delivery key of one person's ``alerts`` sockets.
+
+    Connection rows keep the wire name ``alerts``; delivery indexes those sockets per
+    person under this key, so a frame addressed to one person never reaches another
+    person of the same church. ``:`` never occurs in an id, so it cannot collide.
+    """
+    return (church_id, f"{ALERTS_ROOM}:{person_id}")
+
+
+def alerts_person(room: Room) -> str | None:
+    """The person of a :func:`person_alerts_room` key; None for any other room."""
+    prefix, sep, person_id = room[1].partition(":")
+    return person_id if sep and prefix == ALERTS_ROOM else None
+
+
 def new_id() -> str:
     """Return a fresh random 11-character url-safe id."""
     return secrets.token_urlsafe(8)

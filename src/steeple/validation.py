@@ -41,6 +41,8 @@ def text(entry: dict[str, Any], name: str, *, required: bool = True, max_length:
     if len(value) > max_length:
         error = PayloadTooLarge if max_length >= MAX_CONTENT else BadRequest
         raise error(f"'{name}' is longer than {max_length} characters")
+    if "\x00" in value:  # PostgreSQL refuses NUL in text; no client means to send one
+        raise BadRequest(f"'{name}' must not contain NUL characters")
     return value
 
 
@@ -50,6 +52,25 @@ def identifier(entry: dict[str, Any], name: str, *, required: bool = True,
     if value and not is_valid_id(value, max_length):
         raise BadRequest(f"'{name}' is not a valid id")
     return value
+
+
+def socket_identifier(entry: dict[str, Any], name: str = "socketId") -> str:
+    value = text(entry, name, max_length=64)
+    if not _is_socket_id(value):
+        raise BadRequest(f"'{name}' is not a valid socket id")
+    return value
+
+
+def path_socket_id(value: str, name: str = "socketId") -> str:
+    if not _is_socket_id(value):
+        raise BadRequest(f"'{name}' in the path is not a valid socket id")
+    return value
+
+
+def _is_socket_id(value: str) -> bool:
+    """Steeple's own ids, or API Gateway connectionIds: base64 that may end in ``=``."""
+    body = value.rstrip("=")
+    return len(value) - len(body) <= 2 and is_valid_id(body)
 
 
 def path_id(value: str, name: str, max_length: int = 64) -> str:

@@ -12,7 +12,7 @@ from steeple.hub import Socket
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 from steeple.storage.rows import Row
-from steeple.types import ALERTS_ROOM, Room, new_id
+from steeple.types import ALERTS_ROOM, Room, new_id, person_alerts_room
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class ConnectionService:
             row["displayName"] = await self._display_name(_room(row), row["displayName"])
         await self._store.connections.replace(rows)
         for row in rows:
-            await self._ctx.delivery.join(_room(row), row["socketId"])
+            await self._ctx.delivery.join(_delivery_room(row), row["socketId"])
         for room in dict.fromkeys(_room(r) for r in rows):
             await self._announce_room(room)
         return rows
@@ -47,7 +47,7 @@ class ConnectionService:
     def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
         church_id = validation.identifier(entry, "churchId")
         conversation_id = validation.identifier(entry, "conversationId")
-        socket_id = validation.identifier(entry, "socketId", max_length=64)
+        socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "displayName", required=False,
                                max_length=validation.MAX_NAME)
         validation.identifier(entry, "personId", required=False)
@@ -81,12 +81,13 @@ class ConnectionService:
     async def leave(self, principal: Principal, room: Room, socket_id: str) -> None:
         await self._conversations.require_room_reader(principal, room)
         await self._store.connections.remove(room, socket_id)
-        await self._ctx.delivery.leave(room, socket_id)
+        row = {"churchId": room[0], "conversationId": room[1], "personId": principal.person_id}
+        await self._ctx.delivery.leave(_delivery_room(row), socket_id)
         self._ctx.attendance.touch(room)
 
     async def set_name(self, principal: Principal, body: Any) -> list[Row]:
         entry = validation.an_object(body)
-        socket_id = validation.identifier(entry, "socketId")
+        socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "name", max_length=validation.MAX_NAME)
         rows = await self._store.connections.socket_rows(socket_id)
         rooms = [room for room in dict.fromkeys(_room(r) for r in rows)
@@ -137,3 +138,11 @@ class ConnectionService:
 
 def _room(row: Row) -> Room:
     return (row["churchId"], row["conversationId"])
+
+
+def _delivery_room(row: Row) -> Room:
+    """Where delivery indexes the row's socket: ``alerts`` rows per person, so a
+    person's notifications reach only that person's sockets."""
+    if row["conversationId"] == ALERTS_ROOM:
+        return person_alerts_room(row["churchId"], row["personId"] or "")
+    return _room(row)

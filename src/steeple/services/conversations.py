@@ -27,9 +27,13 @@ class ConversationService:
 
     # --- lookups and access ---------------------------------------------------------
 
-    async def find(self, conversation_id: str) -> Row | None:
-        """A conversation row, cached briefly: joins and posts look it up constantly."""
-        hit = self._cache.get(conversation_id)
+    async def find(self, conversation_id: str, *, fresh: bool = False) -> Row | None:
+        """A conversation row, cached briefly: joins and posts look it up constantly.
+
+        The cached copy's stats (postCount, first/lastPostId) may lag; ``fresh`` reads
+        the database for callers that show them.
+        """
+        hit = None if fresh else self._cache.get(conversation_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         row = await self._store.conversations.get(conversation_id)
@@ -50,9 +54,10 @@ class ConversationService:
             return ("", "")
         return (row["fromPersonId"], row["toPersonId"])
 
-    async def readable(self, principal: Principal, church_id: str, conversation_id: str) -> Row:
+    async def readable(self, principal: Principal, church_id: str, conversation_id: str,
+                       *, fresh: bool = False) -> Row:
         """The conversation if the caller may read it; NotFound or Unauthorized otherwise."""
-        conversation = await self.find(conversation_id)
+        conversation = await self.find(conversation_id, fresh=fresh)
         if conversation is None or conversation["churchId"] != church_id:
             raise NotFound("conversation not found")
         if not access.can_read(principal, conversation, await self.thread(conversation)):
@@ -154,9 +159,10 @@ class ConversationService:
             visibility=entry["visibility"], allow_anonymous=entry["allowAnonymousPosts"],
             group_id=entry["groupId"] or None,
         )
-        if not access.can_read(principal, row):
-            raise Unauthorized()
         existing = await self._store.conversations.get(entry["id"]) if entry["id"] else None
+        thread = await self.thread(existing) if existing else _creator_thread(principal, row)
+        if not access.can_read(principal, row, thread):
+            raise Unauthorized()
         if existing is not None:
             if existing["churchId"] != principal.church_id:
                 raise Unauthorized()
@@ -176,6 +182,14 @@ class ConversationService:
         if not await self._store.conversations.delete(church_id, conversation_id):
             raise NotFound("conversation not found")
         self._cache.pop(conversation_id, None)
+
+
+def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
+    """A new private-message conversation is its creator's until a thread claims it
+    (``POST /privateMessages``), which is how ChurchApps clients open one."""
+    if row["contentType"] == "privateMessage" and principal.person_id:
+        return (principal.person_id,)
+    return None
 
 
 _KEPT_ON_UPDATE = ("id", "dateCreated", "firstPostId", "lastPostId", "postCount")

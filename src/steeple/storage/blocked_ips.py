@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from steeple.storage.rows import Row
 from steeple.storage.schema import blocked_ips as t
 from steeple.types import Room
 
@@ -20,3 +21,38 @@ class BlockedIpRepository:
         )
         async with self._engine.connect() as db:
             return sorted(set((await db.scalars(query)).all()))
+
+    async def is_blocked(self, room: Room, ip_address: str) -> bool:
+        church_id, conversation_id = room
+        query = select(t.c.id).where(t.c.churchId == church_id,
+                                     t.c.conversationId == conversation_id,
+                                     t.c.ipAddress == ip_address).limit(1)
+        async with self._engine.connect() as db:
+            return await db.scalar(query) is not None
+
+    async def toggle(self, rows: list[Row]) -> list[bool]:
+        """Unblock each row's address in its room if blocked, else block it; one transaction.
+
+        Returns, per row, whether the address is blocked afterwards.
+        """
+        results = []
+        async with self._engine.begin() as db:
+            for row in rows:
+                same = (t.c.churchId == row["churchId"],
+                        t.c.conversationId == row["conversationId"],
+                        t.c.ipAddress == row["ipAddress"])
+                if (await db.execute(delete(t).where(*same))).rowcount:
+                    results.append(False)
+                    continue
+                await db.execute(t.insert().values(**row))
+                results.append(True)
+        return results
+
+    async def clear_services(self, church_id: str, service_ids: list[str]) -> list[Room]:
+        """Remove every block of these services; return the rooms that had one."""
+        where = (t.c.churchId == church_id, t.c.serviceId.in_(service_ids))
+        async with self._engine.begin() as db:
+            found = await db.execute(select(t.c.churchId, t.c.conversationId).where(*where))
+            rooms = sorted({(r.churchId, r.conversationId) for r in found})
+            await db.execute(delete(t).where(*where))
+        return rooms

@@ -72,6 +72,16 @@ class ConnectionRepository:
                 await db.execute(delete(t).where(t.c.socketId.in_(chunk)))
         return sorted(rooms)
 
+    async def socket_ids_in_room(self, room: Room, person_id: str | None = None) -> set[str]:
+        """The sockets of a room (of one person, if given): a fan-out list without the rows."""
+        church_id, conversation_id = room
+        query = select(t.c.socketId).where(t.c.churchId == church_id,
+                                           t.c.conversationId == conversation_id)
+        if person_id is not None:
+            query = query.where(t.c.personId == person_id)
+        async with self._engine.connect() as db:
+            return set((await db.scalars(query.distinct())).all())
+
     async def socket_rows(self, socket_id: str) -> list[Row]:
         async with self._engine.connect() as db:
             return as_rows(await db.execute(select(t).where(t.c.socketId == socket_id)))

@@ -1,12 +1,20 @@
-"""Private-message threads: one row per person pair, pointing at a conversation."""
+"""Private-message threads: one row per person pair, pointing at a conversation.
+
+``notifyPersonId`` is the unread flag: the person who has not yet read the latest
+message of the thread, or NULL.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
-from steeple.storage.rows import Row, as_row
+from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.schema import conversations, message_reactions, messages, notifications
 from steeple.storage.schema import private_messages as t
+
+PM_CONTENT_TYPE = "privateMessage"
 
 
 class PrivateMessageRepository:
@@ -17,3 +25,90 @@ class PrivateMessageRepository:
         async with self._engine.connect() as db:
             found = await db.execute(select(t).where(t.c.conversationId == conversation_id))
             return as_row(found.first())
+
+    async def get(self, church_id: str, thread_id: str) -> Row | None:
+        query = select(t).where(t.c.id == thread_id, t.c.churchId == church_id)
+        async with self._engine.connect() as db:
+            return as_row((await db.execute(query)).first())
+
+    async def between(self, church_id: str, person_a: str, person_b: str) -> Row | None:
+        """The thread of this person pair, whichever of them opened it (oldest if several)."""
+        pair = or_(and_(t.c.fromPersonId == person_a, t.c.toPersonId == person_b),
+                   and_(t.c.fromPersonId == person_b, t.c.toPersonId == person_a))
+        query = select(t).where(t.c.churchId == church_id, pair).order_by(t.c.id).limit(1)
+        async with self._engine.connect() as db:
+            return as_row((await db.execute(query)).first())
+
+    async def create(self, thread: Row, conversation: Row | None = None) -> None:
+        """Insert a thread, and in the same transaction the conversation it opens."""
+        async with self._engine.begin() as db:
+            if conversation is not None:
+                await db.execute(conversations.insert().values(**conversation))
+            await db.execute(t.insert().values(**thread))
+
+    async def inbox(self, church_id: str, person_id: str) -> list[tuple[Row, Row]]:
+        """(thread, conversation) pairs of one person, newest activity first."""
+        last = messages.alias("last")
+        activity = func.coalesce(last.c.timeSent, conversations.c.dateCreated)
+        query = (
+            select(t.c.id.label("pmId"), t.c.churchId.label("pmChurchId"), t.c.fromPersonId,
+                   t.c.toPersonId, t.c.conversationId, t.c.notifyPersonId, conversations)
+            .join(conversations, conversations.c.id == t.c.conversationId)
+            .outerjoin(last, last.c.id == conversations.c.lastPostId)
+            .where(t.c.churchId == church_id, _involves(person_id))
+            .order_by(activity.desc(), t.c.id)
+        )
+        async with self._engine.connect() as db:
+            rows = as_rows(await db.execute(query))
+        return [_split_inbox_row(row) for row in rows]
+
+    async def flag(self, thread_id: str, person_id: str) -> None:
+        """Mark the thread unread for ``person_id``."""
+        async with self._engine.begin() as db:
+            await db.execute(update(t).where(t.c.id == thread_id).values(notifyPersonId=person_id))
+
+    async def clear_flag(self, thread: Row, person_id: str) -> bool:
+        """Mark the thread read by ``person_id``; True if it was unread for them.
+
+        The thread's shadow notification row is marked read in the same transaction.
+        """
+        async with self._engine.begin() as db:
+            changed = await db.execute(
+                update(t).where(t.c.id == thread["id"], t.c.notifyPersonId == person_id)
+                .values(notifyPersonId=None))
+            await db.execute(update(notifications).where(_shadow(thread, person_id))
+                             .values(isNew=False))
+        return bool(changed.rowcount)
+
+    async def delete_thread(self, thread: Row) -> None:
+        """Delete a thread with its conversation, messages, reactions and shadow rows."""
+        conversation_id = thread["conversationId"]
+        async with self._engine.begin() as db:
+            await db.execute(delete(t).where(t.c.id == thread["id"]))
+            await db.execute(delete(notifications).where(_shadow(thread)))
+            await db.execute(delete(message_reactions)
+                             .where(message_reactions.c.conversationId == conversation_id))
+            await db.execute(delete(messages).where(messages.c.conversationId == conversation_id))
+            await db.execute(delete(conversations).where(conversations.c.id == conversation_id))
+
+
+def _involves(person_id: str) -> ColumnElement[bool]:
+    return or_(t.c.fromPersonId == person_id, t.c.toPersonId == person_id)
+
+
+def _shadow(thread: Row, person_id: str | None = None) -> ColumnElement[bool]:
+    """The notification rows that stand for this thread's unread state."""
+    where = and_(notifications.c.churchId == thread["churchId"],
+                 notifications.c.contentType == PM_CONTENT_TYPE,
+                 notifications.c.contentId == thread["id"])
+    if person_id is not None:
+        where = and_(where, notifications.c.personId == person_id)
+    return where
+
+
+def _split_inbox_row(row: Row) -> tuple[Row, Row]:
+    thread = {"id": row.pop("pmId"), "churchId": row.pop("pmChurchId"),
+              "fromPersonId": row.pop("fromPersonId"), "toPersonId": row.pop("toPersonId"),
+              "conversationId": row.pop("conversationId"),
+              "notifyPersonId": row.pop("notifyPersonId")}
+    return thread, row

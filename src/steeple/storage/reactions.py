@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from steeple.storage.rows import Row
 from steeple.storage.schema import message_reactions as t
 
 
@@ -31,3 +33,20 @@ class ReactionRepository:
             entry["count"] += 1
             entry["mine"] = entry["mine"] or (person_id is not None and who == person_id)
         return {m: list(e.values()) for m, e in grouped.items()}
+
+    async def toggle(self, row: Row) -> bool | None:
+        """Remove the person's reaction if present, else add ``row``; True if added.
+
+        None when a concurrent toggle added the same reaction first (the unique key
+        refused ours): the reaction exists, and that other toggle announces it.
+        """
+        same = (t.c.messageId == row["messageId"], t.c.personId == row["personId"],
+                t.c.emoji == row["emoji"])
+        try:
+            async with self._engine.begin() as db:
+                if (await db.execute(delete(t).where(*same))).rowcount:
+                    return False
+                await db.execute(t.insert().values(**row))
+        except IntegrityError:
+            return None
+        return True

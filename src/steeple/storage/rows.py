@@ -11,8 +11,14 @@ Row = dict[str, Any]
 
 
 def as_row(row: SqlRow[Any] | None) -> Row | None:
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _plain(row)
 
 
 def as_rows(rows: Iterable[SqlRow[Any]]) -> list[Row]:
-    return [dict(row._mapping) for row in rows]
+    return [_plain(row) for row in rows]
+
+
+def _plain(row: SqlRow[Any]) -> Row:
+    # SQLAlchemy keys are ``quoted_name`` (a str subclass) that orjson refuses as dict
+    # keys; plain ``str`` keys keep every row JSON-encodable.
+    return {str(key): value for key, value in row._mapping.items()}

@@ -10,6 +10,7 @@ from steeple.storage.connections import ConnectionRepository
 from steeple.storage.conversations import ConversationRepository
 from steeple.storage.engine import create_engine, migrate
 from steeple.storage.messages import MessageRepository
+from steeple.storage.notifications import NotificationRepository
 from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
 
@@ -23,6 +24,7 @@ class Store:
         self.blocked_ips = BlockedIpRepository(engine)
         self.private_messages = PrivateMessageRepository(engine)
         self.reactions = ReactionRepository(engine)
+        self.notifications = NotificationRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

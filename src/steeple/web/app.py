@@ -69,6 +69,10 @@ class WebApp:
         try:
             call = await self._call(scope, receive, params)
             result = await route.handler(call)
+            if isinstance(result, Raw):
+                return Response(result.body, status_code=result.status,
+                                media_type=result.media_type)
+            return json_response(result)  # inside the try: an encoding bug still answers JSON
         except Unauthorized:
             return json_response([] if route.returns_list else {}, 401)
         except RequestError as exc:
@@ -76,9 +80,6 @@ class WebApp:
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             return json_response({"error": "internal error"}, 500)
-        if isinstance(result, Raw):
-            return Response(result.body, status_code=result.status, media_type=result.media_type)
-        return json_response(result)
 
     async def _call(self, scope: Scope, receive: Receive, params: dict[str, str]) -> Call:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

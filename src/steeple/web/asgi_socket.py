@@ -8,7 +8,6 @@ uvicorn's (``ws_ping_interval``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from starlette.types import Receive, Scope, Send
 
@@ -16,7 +15,7 @@ from steeple.hub import SLOW_CONSUMER
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import Outbound
 from steeple.types import new_id
-from steeple.web.socket_edge import SocketLifecycle
+from steeple.web.socket_edge import ABORT_AFTER, SocketLifecycle
 
 _CLOSE = object()
 
@@ -32,8 +31,12 @@ class AsgiSocket:
         self._queued = 0
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._close_code = 1000
+        self._closing = False
+        self.gave_up = asyncio.Event()
 
     def deliver(self, frame: Outbound) -> None:
+        if self._closing:
+            return
         self._queued += len(frame.payload)
         if self._queued > self._limit:
             self.close(SLOW_CONSUMER, "slow consumer")
@@ -44,8 +47,14 @@ class AsgiSocket:
         return True
 
     def close(self, code: int, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
         self._close_code = code
         self._queue.put_nowait(_CLOSE)
+        # ASGI sends wait for the peer to read; one that never does would keep this
+        # socket (and its room memberships) forever. Stop waiting after a grace period.
+        asyncio.get_running_loop().call_later(ABORT_AFTER, self.gave_up.set)
 
     async def write_loop(self) -> None:
         while True:
@@ -66,14 +75,18 @@ async def serve_asgi_socket(lifecycle: SocketLifecycle, buffer_limit: int, scope
     socket = AsgiSocket(send, client[0], buffer_limit)
     lifecycle.opened(socket)
     writer = asyncio.create_task(socket.write_loop())
+    reader = asyncio.create_task(_answer_inbound(socket, receive))
+    gave_up = asyncio.create_task(socket.gave_up.wait())
     try:
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            socket.deliver(Outbound(socket_id_frame(socket.socket_id)))
+        await asyncio.wait((reader, gave_up), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        for task in (writer, reader, gave_up):
+            task.cancel()
+        await asyncio.gather(writer, reader, gave_up, return_exceptions=True)
         lifecycle.closed(socket.socket_id)
+
+
+async def _answer_inbound(socket: AsgiSocket, receive: Receive) -> None:
+    """Answer every inbound frame with the socketId until the peer disconnects."""
+    while (await receive())["type"] != "websocket.disconnect":
+        socket.deliver(Outbound(socket_id_frame(socket.socket_id)))

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from steeple.auth.principal import Principal
-from steeple.errors import BadRequest, PayloadTooLarge
+from steeple.errors import BadRequest, ConfigError, PayloadTooLarge
 
 MAX_BODY = 256 * 1024
 _UNSET = object()
@@ -50,7 +50,10 @@ class ClientAddress:
     """The caller's address; ``X-Forwarded-For`` counts only from trusted proxies."""
 
     def __init__(self, trusted_proxies: tuple[str, ...]) -> None:
-        self._networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        try:
+            self._networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
 
     def _trusted(self, address: str) -> bool:
         try:

@@ -167,7 +167,9 @@ class EdgeSocket(asyncio.Protocol):
 
     def _queue(self, data: bytes) -> None:
         transport = self._transport
-        if transport is None:
+        if transport is None or transport.is_closing():
+            # Closed by us (slow consumer, missed pong, shutdown): the close frame is
+            # written; anything more would only grow the buffer until the abort.
             return
         if not self._pending:
             self._edge.batcher.mark(self)

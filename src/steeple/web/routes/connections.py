@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.connections import ConnectionService
-from steeple.validation import path_id
+from steeple.validation import path_id, path_socket_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -25,7 +25,7 @@ def register(router: Router, connections: ConnectionService) -> None:
 
     @router.route("DELETE", "/messaging/connections/:churchId/:conversationId/:socketId")
     async def leave(call: Call) -> Any:
-        socket_id = path_id(call.params["socketId"], "socketId")
+        socket_id = path_socket_id(call.params["socketId"])
         await connections.leave(call.principal, _room(call), socket_id)
         return {"success": True}
 

@@ -63,7 +63,7 @@ def register(router: Router, conversations: ConversationService, views: Conversa
     async def one(call: Call) -> Any:
         return await conversations.readable(call.principal,
                                             path_id(call.params["churchId"], "churchId"),
-                                            path_id(call.params["id"], "id"))
+                                            path_id(call.params["id"], "id"), fresh=True)
 
     @router.route("GET", BASE + "/:churchId/:contentType/:contentId", returns_list=True)
     async def for_content(call: Call) -> Any:

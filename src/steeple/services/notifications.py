@@ -1,0 +1,112 @@
+"""Notifications: prior posters hear about new messages; the bell's list and counts.
+
+Live-stream rooms never notify (a Sunday chat would page everyone who ever said
+hello), and private-message threads are handled by
+:mod:`steeple.services.private_messages`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from steeple import access
+from steeple.auth.principal import Principal
+from steeple.errors import Unauthorized
+from steeple.services.alerts import Alerts
+from steeple.services.context import Context
+from steeple.storage.private_messages import PM_CONTENT_TYPE
+from steeple.storage.rows import Row
+from steeple.types import new_id
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_CONTENT = 45
+SILENT_TYPES = frozenset({access.LIVE, access.LIVE_HOST, PM_CONTENT_TYPE})
+
+
+class NotificationService:
+    def __init__(self, ctx: Context, alerts: Alerts) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._alerts = alerts
+
+    # --- after a message (a MessageService listener) -------------------------------------
+
+    async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
+        """Notify the conversation's earlier posters; a failure here never fails the post."""
+        if conversation.get("contentType") in SILENT_TYPES:
+            return
+        try:
+            await self._notify_posters(message, conversation)
+        except Exception:
+            log.exception("notifying posters of conversation %s failed", conversation["id"])
+
+    async def _notify_posters(self, message: Row, conversation: Row) -> None:
+        church_id = conversation["churchId"]
+        people = await self._store.messages.posters(conversation["id"])
+        people.discard(message["personId"])
+        if not people:
+            return
+        content_type, content_id = _content(conversation)
+        people -= await self._store.notifications.with_unread(church_id, content_type,
+                                                              content_id, people)
+        title = f"New message: {conversation.get('title') or ''}".strip()
+        rows = [self._row(church_id, person, (content_type, content_id), message, title)
+                for person in sorted(people)]
+        await self._store.notifications.add(rows)
+        for row in rows:
+            await self._alerts.tell(church_id, row["personId"], title=title)
+
+    def _row(self, church_id: str, person_id: str, content: tuple[str, str], message: Row,
+             title: str) -> Row:
+        return {
+            "id": new_id(), "churchId": church_id, "personId": person_id,
+            "contentType": content[0], "contentId": content[1],
+            "timeSent": self._ctx.clock.now(), "isNew": True, "message": title,
+            "link": None, "deliveryMethod": None,
+            "triggeredByPersonId": message["personId"], "category": None,
+        }
+
+    # --- the bell --------------------------------------------------------------------------
+
+    async def unread_count(self, principal: Principal) -> dict[str, int]:
+        _require_person(principal)
+        return await self._alerts.counts(principal.church_id, principal.person_id)
+
+    async def mine(self, principal: Principal) -> list[Row]:
+        """The caller's notifications newest first; reading them marks them read."""
+        _require_person(principal)
+        rows = await self._store.notifications.for_person(principal.church_id,
+                                                          principal.person_id)
+        await self._changed(principal.church_id, principal.person_id,
+                            await self._store.notifications.mark_read(principal.church_id,
+                                                                      principal.person_id))
+        return rows
+
+    async def mark_read(self, principal: Principal, church_id: str, person_id: str) -> None:
+        if not access.can_mark_read(principal, church_id, person_id):
+            raise Unauthorized()
+        changed = await self._store.notifications.mark_read(church_id, person_id)
+        await self._changed(church_id, person_id, changed)
+
+    async def delete_mine(self, principal: Principal) -> None:
+        _require_person(principal)
+        church_id, person_id = principal.church_id, principal.person_id
+        changed = await self._store.notifications.delete_for(church_id, person_id)
+        await self._changed(church_id, person_id, changed)
+
+    async def _changed(self, church_id: str, person_id: str, rows: int) -> None:
+        """Other tabs of the person keep their counts right when one tab reads."""
+        if rows:
+            await self._alerts.tell(church_id, person_id)
+
+
+def _content(conversation: Row) -> tuple[str, str]:
+    """The conversation's content, cut to the notification columns' 45 characters."""
+    return (str(conversation.get("contentType") or "")[:NOTIFICATION_CONTENT],
+            str(conversation.get("contentId") or "")[:NOTIFICATION_CONTENT])
+
+
+def _require_person(principal: Principal) -> None:
+    if not access.can_use_alerts(principal):
+        raise Unauthorized()

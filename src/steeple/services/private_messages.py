@@ -1,0 +1,190 @@
+"""Private messages: one thread per person pair, its conversation, and its unread flag.
+
+A thread row names the two people and the conversation they write in; only those
+two may read or post there, whatever the conversation's contentId holds
+(:meth:`ConversationService.thread`). A message in the thread flags the other
+person (``notifyPersonId``), keeps one unread shadow notification row for them and
+sends their ``alerts`` sockets a ``privateMessage`` frame; reading the thread
+clears the flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from steeple import access, validation
+from steeple.auth.principal import Principal
+from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.services.alerts import Alerts
+from steeple.services.context import Context
+from steeple.storage.private_messages import PM_CONTENT_TYPE
+from steeple.storage.rows import Row
+from steeple.types import ID_LENGTH, new_id
+
+log = logging.getLogger(__name__)
+
+
+class PrivateMessageService:
+    def __init__(self, ctx: Context, alerts: Alerts) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._alerts = alerts
+        self._opening: dict[tuple[str, frozenset[str]], asyncio.Lock] = {}
+
+    # --- opening threads -------------------------------------------------------------------
+
+    async def open(self, principal: Principal, body: Any) -> list[Row]:
+        """``POST /privateMessages``: the pair's existing thread, or a new one.
+
+        Every entry is checked before any is written. Without a ``conversationId`` the
+        server opens the thread's conversation itself (a steeple convenience).
+        """
+        _require_person(principal)
+        entries = [_parse_entry(principal, e) for e in validation.array_of_objects(body)]
+        for to_person, conversation_id in entries:
+            if conversation_id:
+                await self._check_conversation(principal, to_person, conversation_id)
+        return [await self._open_one(principal, *entry) for entry in entries]
+
+    async def _check_conversation(self, principal: Principal, to_person: str,
+                                  conversation_id: str) -> None:
+        conversation = await self._store.conversations.get(conversation_id, principal.church_id)
+        if conversation is None:
+            raise NotFound("conversation not found")
+        if conversation["contentType"] != PM_CONTENT_TYPE:
+            raise Unauthorized()
+        owner = await self._store.private_messages.for_conversation(conversation_id)
+        if owner is not None and {owner["fromPersonId"], owner["toPersonId"]} != {
+                principal.person_id, to_person}:
+            raise Unauthorized()
+
+    async def _open_one(self, principal: Principal, to_person: str,
+                        conversation_id: str) -> Row:
+        # One opening per pair at a time on this node, so two quick clicks make one
+        # thread. Once a thread is committed every later call finds it, so the lock
+        # can be dropped as soon as its holder is done.
+        key = (principal.church_id, frozenset((principal.person_id, to_person)))
+        try:
+            async with self._opening.setdefault(key, asyncio.Lock()):
+                return await self._find_or_create(principal, to_person, conversation_id)
+        finally:
+            self._opening.pop(key, None)
+
+    async def _find_or_create(self, principal: Principal, to_person: str,
+                              conversation_id: str) -> Row:
+        church_id, me = principal.church_id, principal.person_id
+        existing = await self._store.private_messages.between(church_id, me, to_person)
+        if existing is not None:
+            return existing
+        conversation = None
+        if not conversation_id:
+            conversation = self._new_conversation(principal)
+            conversation_id = conversation["id"]
+        thread = {"id": new_id(), "churchId": church_id, "fromPersonId": me,
+                  "toPersonId": to_person, "conversationId": conversation_id,
+                  "notifyPersonId": None}
+        await self._store.private_messages.create(thread, conversation)
+        return thread
+
+    def _new_conversation(self, principal: Principal) -> Row:
+        return {
+            "id": new_id(), "churchId": principal.church_id, "contentType": PM_CONTENT_TYPE,
+            "contentId": principal.person_id, "title": "Private Message",
+            "dateCreated": self._ctx.clock.now(), "groupId": None, "visibility": "hidden",
+            "firstPostId": None, "lastPostId": None, "postCount": 0,
+            "allowAnonymousPosts": False,
+        }
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def inbox(self, principal: Principal) -> list[Row]:
+        """The caller's threads, newest activity first, each with its last message."""
+        _require_person(principal)
+        pairs = await self._store.private_messages.inbox(principal.church_id,
+                                                         principal.person_id)
+        last_ids = [c["lastPostId"] for _, c in pairs if c["lastPostId"]]
+        found = {m["id"]: m for m in await self._store.messages.many(last_ids)}
+        result = []
+        for thread, conversation in pairs:
+            last = found.get(conversation["lastPostId"] or "")
+            messages = [last] if last is not None else []
+            result.append({**thread, "conversation": {**conversation, "messages": messages}})
+        return result
+
+    async def existing(self, principal: Principal, person_id: str) -> Row:
+        """The thread between the caller and that person, or ``{}``; reading clears it."""
+        _require_person(principal)
+        thread = await self._store.private_messages.between(principal.church_id,
+                                                            principal.person_id, person_id)
+        if thread is None:
+            return {}
+        return await self._read(principal, thread)
+
+    async def get(self, principal: Principal, thread_id: str) -> Row:
+        return await self._read(principal, await self._participant_thread(principal, thread_id))
+
+    async def _read(self, principal: Principal, thread: Row) -> Row:
+        if thread["notifyPersonId"] == principal.person_id:
+            if await self._store.private_messages.clear_flag(thread, principal.person_id):
+                await self._alerts.tell(principal.church_id, principal.person_id)
+            thread = {**thread, "notifyPersonId": None}
+        return thread
+
+    async def delete(self, principal: Principal, thread_id: str) -> None:
+        """Delete the thread with its conversation and messages, for both people."""
+        thread = await self._participant_thread(principal, thread_id)
+        await self._store.private_messages.delete_thread(thread)
+        if thread["notifyPersonId"]:
+            await self._alerts.tell(thread["churchId"], thread["notifyPersonId"])
+
+    async def _participant_thread(self, principal: Principal, thread_id: str) -> Row:
+        _require_person(principal)
+        thread = await self._store.private_messages.get(principal.church_id, thread_id)
+        if thread is None:
+            raise NotFound("private message thread not found")
+        if principal.person_id not in (thread["fromPersonId"], thread["toPersonId"]):
+            raise Unauthorized()
+        return thread
+
+    # --- after a message (a MessageService listener) -------------------------------------
+
+    async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
+        """Flag the other person of the thread and tell their ``alerts`` sockets."""
+        if conversation.get("contentType") != PM_CONTENT_TYPE:
+            return
+        try:
+            await self._flag_recipient(message, conversation)
+        except Exception:
+            log.exception("private-message alert for %s failed", conversation["id"])
+
+    async def _flag_recipient(self, message: Row, conversation: Row) -> None:
+        thread = await self._store.private_messages.for_conversation(conversation["id"])
+        if thread is None:
+            return
+        sender = message["personId"]
+        recipient = thread["toPersonId" if sender == thread["fromPersonId"] else "fromPersonId"]
+        title = f"New message from {message['displayName']}"
+        await self._store.private_messages.flag(thread["id"], recipient)
+        await self._store.notifications.keep_shadow({
+            "id": new_id(), "churchId": thread["churchId"], "personId": recipient,
+            "contentType": PM_CONTENT_TYPE, "contentId": thread["id"],
+            "timeSent": message["timeSent"], "isNew": True, "message": title, "link": None,
+            "deliveryMethod": None, "triggeredByPersonId": sender, "category": None,
+        })
+        await self._alerts.tell(thread["churchId"], recipient, message=message, title=title)
+
+
+def _parse_entry(principal: Principal, entry: dict[str, Any]) -> tuple[str, str]:
+    to_person = validation.identifier(entry, "toPersonId", max_length=ID_LENGTH)
+    conversation_id = validation.identifier(entry, "conversationId", required=False,
+                                            max_length=ID_LENGTH)
+    if to_person == principal.person_id:
+        raise BadRequest("'toPersonId' must be someone other than the caller")
+    return to_person, conversation_id
+
+
+def _require_person(principal: Principal) -> None:
+    if not access.can_use_alerts(principal):
+        raise Unauthorized()

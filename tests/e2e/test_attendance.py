@@ -1,0 +1,114 @@
+"""Attendance through real sockets: join, rename, leave, close, legacy anonymous names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from steeple.node import Node
+from tests.e2e.helpers import join, live_room, shows, viewers
+from tests.wsclient import TestSocket
+
+
+def _addresses(frame: dict[str, Any]) -> set[str]:
+    return {v["ipAddress"] for v in frame["data"]["viewers"]}
+
+
+async def test_attendance_follows_join_rename_leave_and_close(http: httpx.AsyncClient,
+                                                              sockets: Any) -> None:
+    room = await live_room(http)
+    ann, bob = await sockets(), await sockets()
+    await join(http, ann, room, "Ann")
+    first = await ann.next("attendance", shows("Ann"))
+    assert first["churchId"] == "CH1" and first["conversationId"] == room["id"]
+    assert first["data"]["conversationId"] == room["id"]
+    assert first["data"]["totalViewers"] == 1
+    assert (await ann.next("blockedIp"))["data"] == []
+    await join(http, bob, room, "Bob")
+    both = await ann.next("attendance", shows("Ann", "Bob"))
+    assert both["data"]["totalViewers"] == 2
+    await bob.next("attendance", shows("Ann", "Bob"))
+
+    response = await http.post("/connections/setName",
+                               json={"socketId": bob.socket_id, "name": "Aaron"})
+    assert response.status_code == 200, response.text
+    assert [r["displayName"] for r in response.json()] == ["Aaron"]
+    await ann.next("attendance", shows("Aaron", "Ann"))  # sorted by displayName
+
+    response = await http.delete(f"/connections/CH1/{room['id']}/{bob.socket_id}")
+    assert (response.status_code, response.json()) == (200, {"success": True})
+    left = await ann.next("attendance", shows("Ann"))
+    assert left["data"]["totalViewers"] == 1
+
+    await join(http, bob, room, "Bob")
+    await ann.next("attendance", shows("Ann", "Bob"))
+    await bob.close()
+    closed = await ann.next("attendance", shows("Ann"))
+    assert closed["data"]["totalViewers"] == 1
+    listed = await http.get(f"/connections/CH1/{room['id']}")
+    assert [r["socketId"] for r in listed.json()] == [ann.socket_id]
+
+
+async def test_viewer_addresses_are_per_church_pseudonyms(http: httpx.AsyncClient,
+                                                          sockets: Any) -> None:
+    home, away = await live_room(http, "CH1"), await live_room(http, "CH2")
+    ann, bob = await sockets(), await sockets()
+    rows = await join(http, ann, home, "Ann")
+    await join(http, bob, home, "Bob")
+    await join(http, ann, away, "Ann")
+    frame = await ann.next("attendance", shows("Ann", "Bob"))
+    (pseudonym,) = _addresses(frame)  # same address, same church: one stable value
+    assert "127.0.0.1" not in pseudonym and pseudonym and len(pseudonym) <= 45
+    assert rows[0]["ipAddress"] == pseudonym
+    abroad = await ann.next("attendance", lambda f: f["churchId"] == "CH2")
+    assert _addresses(abroad) != {pseudonym}
+    listed = (await http.get(f"/connections/CH1/{home['id']}")).json()
+    assert {r["ipAddress"] for r in listed} == {pseudonym}
+    assert "127.0.0.1" not in str(listed) and "127.0.0.1" not in str(frame)
+
+
+async def test_legacy_anonymous_names_are_numbered(http: httpx.AsyncClient,
+                                                   sockets: Any) -> None:
+    room = await live_room(http)
+    watcher = await sockets()
+    await join(http, watcher, room, "Host")
+    guests = [await sockets() for _ in range(3)]
+    for guest in guests:
+        await join(http, guest, room, "Anonymous ")
+    await watcher.next("attendance", shows("Anonymous_1", "Anonymous_2", "Anonymous_3", "Host"))
+    await guests[2].close()
+    await watcher.next("attendance", shows("Anonymous_1", "Anonymous_2", "Host"))
+    late = await sockets()
+    rows = await join(http, late, room, "Anonymous ")
+    assert rows[0]["displayName"] == "Anonymous_4"
+    nameless = await sockets()
+    await join(http, nameless, room)
+    frame = await watcher.next("attendance", lambda f: f["data"]["totalViewers"] == 5)
+    assert viewers(frame) == ["Anonymous", "Anonymous_1", "Anonymous_2", "Anonymous_4", "Host"]
+
+
+async def test_legacy_numbering_continues_after_a_restart(sqlite_url: str) -> None:
+    from tests.conftest import node_settings
+
+    first = Node(node_settings(sqlite_url))
+    await first.start()
+    async with httpx.AsyncClient(base_url=first.http_url + "/messaging") as http:
+        room = await live_room(http)
+        guest = await TestSocket.connect(first.socket_url)
+        await join(http, guest, room, "Anonymous ")
+        await join(http, guest, room, "Anonymous ")  # replaces its own row: still one
+        rows = (await http.get(f"/connections/CH1/{room['id']}")).json()
+        assert [r["displayName"] for r in rows] == ["Anonymous_2"]
+    await first.stop()
+    await guest.close()
+    # Rows of sockets from a stopped node are swept at start-up; numbering starts again.
+    second = Node(node_settings(sqlite_url))
+    await second.start()
+    async with httpx.AsyncClient(base_url=second.http_url + "/messaging") as http:
+        assert (await http.get(f"/connections/CH1/{room['id']}")).json() == []
+        guest = await TestSocket.connect(second.socket_url)
+        rows = await join(http, guest, room, "Anonymous ")
+        assert rows[0]["displayName"] == "Anonymous_1"
+        await guest.close()
+    await second.stop()

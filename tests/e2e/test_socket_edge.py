@@ -1,0 +1,137 @@
+"""The socket edge: getId, heartbeat termination, the slow-consumer policy, single-port mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from websockets.frames import Opcode
+
+from steeple.hub import GOING_AWAY, SLOW_CONSUMER
+from steeple.node import Node
+from tests.conftest import node_settings
+from tests.e2e.helpers import join, live_room, send, shows
+from tests.e2e.rawsocket import RawSocket
+from tests.wsclient import TestSocket
+
+
+async def test_every_inbound_frame_gets_the_same_socket_id(sockets: Any) -> None:
+    socket = await sockets()
+    other = await sockets()
+    assert len(socket.socket_id) == 11 and socket.socket_id != other.socket_id
+    for text in ("getId", "hello", '{"action":"getId"}', ""):
+        await socket.ws.send(text)
+    await socket.ws.send(b"\x00binary")
+    for _ in range(5):
+        frame = await socket.next("socketId")
+        assert frame == {"churchId": "", "conversationId": "", "action": "socketId",
+                         "data": socket.socket_id}
+
+
+async def test_nothing_is_sent_on_connect(node: Node) -> None:
+    raw = await RawSocket.connect(node.socket_url)
+    raw.send_text("first words")
+    frame = await raw.next_frame()
+    assert frame is not None and frame.opcode is Opcode.TEXT
+    assert orjson.loads(frame.data)["action"] == "socketId"  # the first thing it ever sent
+    raw.abort()
+
+
+@pytest.fixture
+async def quick_node(sqlite_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Node]:
+    overrides = getattr(request, "param", {})
+    running = Node(node_settings(sqlite_url, **overrides))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.mark.parametrize("quick_node", [{"ping_interval": 0.2},
+                                        {"ping_interval": 0.2, "self_hosted": True}],
+                         indirect=True, ids=["socket-port", "single-port"])
+async def test_heartbeat_terminates_a_socket_that_never_pongs(quick_node: Node) -> None:
+    async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        alive = await TestSocket.connect(quick_node.socket_url)  # websockets answers pings
+        silent = await RawSocket.connect(quick_node.socket_url)
+        await silent.get_id()
+        await join(http, alive, room, "Alive")
+        await join(http, silent, room, "Silent")
+        await alive.next("attendance", shows("Alive", "Silent"))
+        code, before = await silent.close_code()
+        silent.abort()
+        # uvicorn (single-port) fails a missed keepalive with 1011; the edge says 1001.
+        assert code == (1011 if quick_node.settings.self_hosted else GOING_AWAY)
+        assert any(f.opcode is Opcode.PING for f in before)
+        frame = await alive.next("attendance", shows("Alive"))
+        assert frame["data"]["totalViewers"] == 1
+        await alive.ws.send("getId")  # survived several intervals
+        assert (await alive.next("socketId"))["data"] == alive.socket_id
+        await alive.close()
+
+
+SLOW = {"socket_buffer_limit": 64 * 1024}
+
+
+@pytest.mark.parametrize("quick_node", [SLOW], indirect=True)
+async def test_a_socket_that_never_reads_is_closed_and_the_room_goes_on(
+        quick_node: Node, caplog: pytest.LogCaptureFixture) -> None:
+    async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        reader = await TestSocket.connect(quick_node.socket_url)
+        stuck = await RawSocket.connect(quick_node.socket_url, receive_buffer=4096)
+        await stuck.get_id()
+        await join(http, reader, room, "Reader")
+        await join(http, stuck, room, "Stuck")
+        chunk = "x" * 30_000
+        caplog.set_level(logging.WARNING, logger="steeple.web.socket_edge")
+        posted = 0
+        while "cannot keep up" not in caplog.text:
+            assert posted < 2_000, "the stuck socket was never closed"
+            await send(http, room, chunk, name=f"n{posted}")
+            posted += 1
+        await send(http, room, "after the close")
+        for index in range(posted):
+            frame = await reader.next("message")
+            assert frame["data"]["displayName"] == f"n{index}"
+        await reader.next("message", lambda f: f["data"]["content"] == "after the close")
+        code, _ = await stuck.close_code()
+        stuck.abort()
+        assert code == SLOW_CONSUMER
+        await reader.next("attendance", shows("Reader"))
+        await reader.close()
+
+
+@pytest.mark.parametrize("quick_node", [{"self_hosted": True}], indirect=True)
+async def test_single_port_mode_serves_sockets_on_the_http_port(quick_node: Node) -> None:
+    assert quick_node.socket_port == quick_node.http_port
+    async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        ann = await TestSocket.connect(quick_node.socket_url)
+        bob = await TestSocket.connect(quick_node.socket_url + "/any/path")
+        await ann.ws.send("again")
+        assert (await ann.next("socketId"))["data"] == ann.socket_id
+        await join(http, ann, room, "Ann")
+        await join(http, bob, room, "Bob")
+        for text in ("hello", "marker"):
+            await send(http, room, text)
+        for socket in (ann, bob):
+            first = await socket.next("message")
+            await socket.next("message", lambda f: f["data"]["content"] == "marker")
+            assert first["data"]["content"] == "hello"
+            assert socket.pending("message") == []
+        await bob.close()
+        await ann.next("attendance", shows("Ann"))
+        await ann.close()
+
+
+async def test_health(node: Node) -> None:
+    async with httpx.AsyncClient(base_url=node.http_url) as client:
+        response = await client.get("/health")
+        assert response.status_code == 200
+        assert response.json()["ok"] is True and response.json()["database"] is True
+        assert (await client.get("/HEALTH")).status_code == 200

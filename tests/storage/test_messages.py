@@ -1,0 +1,88 @@
+"""Messages: stored order, cursors, pages, and the conversation stats the server keeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steeple.storage.store import Store
+from tests.storage.rows import at, conversation, message
+
+
+async def _room(store: Store) -> dict[str, Any]:
+    row = conversation()
+    await store.conversations.insert(row)
+    return row
+
+
+async def _stats(store: Store, conversation_id: str) -> tuple[Any, Any, Any]:
+    row = await store.conversations.get(conversation_id)
+    assert row is not None
+    return row["postCount"], row["firstPostId"], row["lastPostId"]
+
+
+async def test_add_updates_post_count_and_first_and_last(store: Store) -> None:
+    room = await _room(store)
+    first = message(room, at(1))
+    await store.messages.add([first])
+    assert await _stats(store, room["id"]) == (1, first["id"], first["id"])
+    second, third = message(room, at(2)), message(room, at(3))
+    await store.messages.add([second, third])
+    assert await _stats(store, room["id"]) == (3, first["id"], third["id"])
+
+
+async def test_same_millisecond_messages_keep_stored_order(store: Store) -> None:
+    room = await _room(store)
+    # Ids sorting against the stored order: only microsecond times can keep it.
+    stored = [message(room, at(5, microseconds=i), f"m{i}", id=f"z{9 - i}zzzzzzzzz")
+              for i in range(1, 6)]
+    for row in stored:
+        await store.messages.add([row])
+    listed = await store.messages.in_conversation(room["id"])
+    assert all(type(key) is str for m in listed for key in m)
+    assert [m["content"] for m in listed] == ["m1", "m2", "m3", "m4", "m5"]
+    after = await store.messages.in_conversation(room["id"], after=stored[1])
+    assert [m["content"] for m in after] == ["m3", "m4", "m5"]
+    assert await store.messages.in_conversation(room["id"], after=stored[-1]) == []
+
+
+async def test_in_conversation_is_oldest_first_and_scoped(store: Store) -> None:
+    room, other = await _room(store), await _room(store)
+    await store.messages.add([message(room, at(30), "c"), message(room, at(10), "a"),
+                              message(other, at(20), "elsewhere"), message(room, at(20), "b")])
+    assert [m["content"] for m in await store.messages.in_conversation(room["id"])] == [
+        "a", "b", "c"]
+
+
+async def test_page_is_newest_first(store: Store) -> None:
+    room = await _room(store)
+    await store.messages.add([message(room, at(i), f"m{i}") for i in range(7)])
+    pages = [[m["content"] for m in await store.messages.page(room["id"], p, 3)]
+             for p in (1, 2, 3, 4)]
+    assert pages == [["m6", "m5", "m4"], ["m3", "m2", "m1"], ["m0"], []]
+
+
+async def test_delete_keeps_stats_true(store: Store) -> None:
+    room = await _room(store)
+    rows = [message(room, at(i)) for i in range(3)]
+    await store.messages.add(rows)
+    await store.messages.delete(rows[2])
+    assert await _stats(store, room["id"]) == (2, rows[0]["id"], rows[1]["id"])
+    await store.messages.delete(rows[0])
+    assert await _stats(store, room["id"]) == (1, rows[1]["id"], rows[1]["id"])
+    await store.messages.delete(rows[1])
+    assert await _stats(store, room["id"]) == (0, None, None)
+
+
+async def test_timestamps_and_text_round_trip_exactly(store: Store) -> None:
+    room = await _room(store)
+    sent = at(123, microseconds=456)
+    row = message(room, sent, "emoji 🎉 and ünïcode ✝ " + "x" * 30_000)
+    await store.messages.add([row])
+    await store.messages.edit(row["id"], "edited 🙏", "Pat Edited", at(999, microseconds=1))
+    found = await store.messages.get(row["id"])
+    assert found is not None
+    assert found["timeSent"] == sent and found["timeSent"].microsecond % 1000 == 456
+    assert found["timeUpdated"] == at(999, microseconds=1)
+    assert (found["content"], found["displayName"]) == ("edited 🙏", "Pat Edited")
+    assert await store.messages.get(row["id"], "CH2") is None
+    assert await store.messages.posters(room["id"]) == {"P1"}

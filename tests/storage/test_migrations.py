@@ -1,0 +1,59 @@
+"""Migrations create the ChurchApps tables, are idempotent, and adopt an existing database."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from steeple.storage.schema import metadata
+from steeple.storage.store import Store
+
+CHURCHAPPS_TABLES = {"connections", "conversations", "messages", "messageReactions",
+                     "privateMessages", "notifications", "blockedIps"}
+
+
+async def _tables(store: Store) -> set[str]:
+    async with store.engine.connect() as db:
+        return set(await db.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def _version(store: Store) -> list[str]:
+    async with store.engine.connect() as db:
+        return list((await db.scalars(text("SELECT version_num FROM alembic_version"))).all())
+
+
+async def test_migrate_creates_tables_and_is_idempotent(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        await store.migrate()
+        first = await _version(store)
+        await store.migrate()
+        assert await _tables(store) >= CHURCHAPPS_TABLES
+        assert await _version(store) == first and len(first) == 1
+        columns = await _columns(store, "connections")
+        assert {"churchId", "conversationId", "socketId", "ipAddress", "timeJoined"} <= columns
+    finally:
+        await store.close()
+    again = Store.open(database_url)  # a restart migrates a database that is already current
+    try:
+        await again.migrate()
+        assert await _version(again) == first
+    finally:
+        await again.close()
+
+
+async def test_existing_churchapps_database_is_adopted(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        async with store.engine.begin() as db:
+            await db.run_sync(metadata.create_all)
+        await store.migrate()
+        assert len(await _version(store)) == 1
+        assert await store.ping()
+    finally:
+        await store.close()
+
+
+async def _columns(store: Store, table: str) -> set[str]:
+    async with store.engine.connect() as db:
+        found = await db.run_sync(lambda c: inspect(c).get_columns(table))
+    return {column["name"] for column in found}

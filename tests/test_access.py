@@ -1,0 +1,162 @@
+"""The read and post rules of PROTOCOL.md 5.2-5.3 as pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from steeple import access
+from steeple.auth.principal import ANONYMOUS, Principal
+
+
+def person(church: str = "CH1", person_id: str = "P1", *, permissions: tuple[str, ...] = (),
+           groups: tuple[str, ...] = (), leads: tuple[str, ...] = ()) -> Principal:
+    return Principal(user_id="u-" + person_id, church_id=church, person_id=person_id,
+                     permissions=frozenset(permissions), group_ids=frozenset(groups),
+                     leader_group_ids=frozenset(leads))
+
+
+def room(content_type: str, content_id: str = "G1", church: str = "CH1",
+         **fields: Any) -> dict[str, Any]:
+    row = {"id": "conv1", "churchId": church, "contentType": content_type,
+           "contentId": content_id, "visibility": "public", "allowAnonymousPosts": False}
+    row.update(fields)
+    return row
+
+
+PUBLIC_LIVE = room("streamingLive", "svc1", allowAnonymousPosts=True)
+EDITOR = person(permissions=("Content__Edit",))
+MEMBER = person(groups=("G1",))
+LEADER = person(leads=("G1",))
+STRANGER = person(groups=("G2",))
+
+
+def test_anonymous_public_live_room_is_open_to_everyone() -> None:
+    for who in (ANONYMOUS, person("CH2"), MEMBER):
+        assert access.can_read(who, PUBLIC_LIVE)
+        assert access.can_post(who, PUBLIC_LIVE)
+
+
+@pytest.mark.parametrize("changed", [{"visibility": "private"},
+                                     {"allowAnonymousPosts": False},
+                                     {"contentType": "streamingLiveHost"}])
+def test_live_room_without_every_public_flag_is_closed_to_anonymous(changed: dict[str, Any]
+                                                                    ) -> None:
+    conversation = {**PUBLIC_LIVE, **changed}
+    assert not access.can_read(ANONYMOUS, conversation)
+    assert not access.can_post(ANONYMOUS, conversation)
+    assert not access.can_read(person("CH2", permissions=("Chat__Host",)), conversation)
+
+
+def test_anonymous_and_other_churches_read_nothing_else() -> None:
+    for content_type in ("group", "groupAnnouncement", "person", "sermon", "streamingLive"):
+        conversation = room(content_type)
+        assert not access.can_read(ANONYMOUS, conversation)
+        assert not access.can_post(ANONYMOUS, conversation)
+        outsider = person("CH2", permissions=("Content__Edit", "People__Edit"), groups=("G1",),
+                          leads=("G1",))
+        assert not access.can_read(outsider, conversation)
+
+
+def test_group_rooms_need_membership_or_leadership_or_content_edit() -> None:
+    group = room("group")
+    for who in (MEMBER, LEADER, EDITOR):
+        assert access.can_read(who, group) and access.can_post(who, group)
+    assert not access.can_read(STRANGER, group)
+    assert not access.can_post(STRANGER, group)
+
+
+def test_group_announcements_are_read_by_members_and_posted_by_leaders() -> None:
+    announcement = room("groupAnnouncement")
+    assert access.can_read(MEMBER, announcement)
+    assert not access.can_post(MEMBER, announcement)
+    assert access.can_post(LEADER, announcement)
+    assert not access.can_read(STRANGER, announcement)
+    assert not access.can_post(person(leads=("G2",)), announcement)
+
+
+def test_person_notes_need_people_edit_and_content_edit_does_not_unlock_them() -> None:
+    notes = room("person", "PER1")
+    assert access.can_read(person(permissions=("People__Edit",)), notes)
+    assert not access.can_read(EDITOR, notes)
+    assert not access.can_read(person(permissions=("People__View Confidential Notes",)), notes)
+    assert not access.can_read(person("CH2", permissions=("People__Edit",)), notes)
+
+
+def test_confidential_notes_need_the_confidential_permission() -> None:
+    notes = room("personConfidential", "PER1")
+    assert access.can_read(person(permissions=("People__View Confidential Notes",)), notes)
+    assert not access.can_read(person(permissions=("People__Edit", "Content__Edit")), notes)
+    assert not access.can_post(EDITOR, notes)
+
+
+def test_host_chat_needs_chat_host() -> None:
+    host = room("streamingLiveHost", "svc1")
+    assert access.can_read(person(permissions=("Chat__Host",)), host)
+    assert access.can_post(person(permissions=("Chat__Host",)), host)
+    assert not access.can_read(MEMBER, host)
+    assert not access.can_read(person("CH2", permissions=("Chat__Host",)), host)
+
+
+def test_private_messages_belong_to_the_two_people_of_the_thread() -> None:
+    dm = room("privateMessage", "whatever")
+    thread = ("P1", "P2")
+    assert access.can_read(person(person_id="P1"), dm, thread)
+    assert access.can_post(person(person_id="P2"), dm, thread)
+    assert not access.can_read(person(person_id="P3", permissions=("Content__Edit",)), dm,
+                               thread)
+    assert not access.can_read(person(person_id="P1"), dm)  # no thread: nobody
+    assert not access.can_read(person("CH2", "P1"), dm, thread)
+
+
+def test_other_content_types_are_open_to_the_church() -> None:
+    sermon = room("sermon", "S1")
+    assert access.can_read(STRANGER, sermon) and access.can_post(STRANGER, sermon)
+    assert access.can_read(person(), room("streamingLive", "svc1"))
+
+
+def test_message_edit_and_delete_rights() -> None:
+    mine = {"churchId": "CH1", "personId": "P1"}
+    anonymous_message = {"churchId": "CH1", "personId": None}
+    assert access.can_edit_message(person(person_id="P1"), mine)
+    assert not access.can_edit_message(person(person_id="P2"), mine)
+    assert access.can_edit_message(EDITOR, anonymous_message)
+    assert not access.can_edit_message(person("CH2", "P1"), mine)
+    assert not access.can_edit_message(ANONYMOUS, anonymous_message)
+    group = room("group")
+    leader = person(person_id="P9", leads=("G1",))
+    assert access.can_delete_message(leader, mine, group)
+    assert not access.can_delete_message(person(person_id="P9", groups=("G1",)), mine, group)
+    assert not access.can_delete_message(leader, mine, room("sermon", "S1"))
+    assert access.can_delete_message(leader, mine, room("sermon", "S1", groupId="G1"))
+
+
+def test_content_rooms_follow_the_content_rule() -> None:
+    assert access.parse_content_room("content-group-G1") == ("group", "G1")
+    assert access.parse_content_room("content-sermon-a-b") == ("sermon", "a-b")
+    for bad in ("content-", "content-group", "content--G1", "conv1", "alerts"):
+        assert access.parse_content_room(bad) is None
+    assert access.content_room("group", "G1") == "content-group-G1"
+    assert access.can_read_content(ANONYMOUS, "CH1", "streamingLive", "svc1")
+    assert access.can_read_content(MEMBER, "CH1", "group", "G1")
+    assert not access.can_read_content(STRANGER, "CH1", "group", "G1")
+    assert not access.can_read_content(ANONYMOUS, "CH1", "group", "G1")
+    assert not access.can_read_content(MEMBER, "CH2", "group", "G1")
+    assert not access.can_read_content(EDITOR, "CH1", "person", "PER1")
+
+
+def test_alerts_belong_to_authenticated_people() -> None:
+    assert access.is_alerts("alerts") and not access.is_alerts("alert")
+    assert access.can_use_alerts(person())
+    assert not access.can_use_alerts(ANONYMOUS)
+    assert not access.can_use_alerts(Principal(user_id="u1", church_id="CH1"))
+
+
+def test_moderation_and_mark_read() -> None:
+    assert access.can_moderate(EDITOR, "CH1")
+    assert not access.can_moderate(EDITOR, "CH2")
+    assert not access.can_moderate(LEADER, "CH1")
+    assert access.can_mark_read(person(person_id="P1"), "CH1", "P1")
+    assert not access.can_mark_read(person(person_id="P1"), "CH1", "P2")
+    assert access.can_mark_read(person(permissions=("Messaging__Admin",)), "CH1", "P2")
