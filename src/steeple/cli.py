@@ -38,6 +38,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _warn_generated(settings: Settings) -> None:
+    if len(settings.jwt_secret.encode()) < 32:
+        log.warning("JWT_SECRET is shorter than 32 bytes: HS256 keys that short are weak.")
     for name in settings.generated:
         log.warning("%s is not set: using a generated development secret. Tokens and host-chat "
                     "ids will not survive a restart; set %s for real use.", name, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -112,3 +113,12 @@ async def test_legacy_numbering_continues_after_a_restart(sqlite_url: str) -> No
         assert rows[0]["displayName"] == "Anonymous_1"
         await guest.close()
     await second.stop()
+
+
+async def test_concurrent_legacy_joins_get_distinct_numbers(http: httpx.AsyncClient,
+                                                            sockets: Any) -> None:
+    room = await live_room(http, service="fresh")
+    guests = [await sockets() for _ in range(6)]
+    joined = await asyncio.gather(*(join(http, g, room, "Anonymous ") for g in guests))
+    names = sorted(rows[0]["displayName"] for rows in joined)
+    assert names == sorted(f"Anonymous_{n}" for n in range(1, 7))

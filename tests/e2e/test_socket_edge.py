@@ -94,6 +94,9 @@ async def test_a_socket_that_never_reads_is_closed_and_the_room_goes_on(
             assert posted < 2_000, "the stuck socket was never closed"
             await send(http, room, chunk, name=f"n{posted}")
             posted += 1
+        for extra in range(3):
+            await send(http, room, chunk, name=f"n{posted + extra}")
+        posted += 3
         await send(http, room, "after the close")
         for index in range(posted):
             frame = await reader.next("message")
@@ -102,6 +105,8 @@ async def test_a_socket_that_never_reads_is_closed_and_the_room_goes_on(
         code, _ = await stuck.close_code()
         stuck.abort()
         assert code == SLOW_CONSUMER
+        # Frames after the close are dropped, not buffered (and not warned about again).
+        assert caplog.text.count("cannot keep up") == 1
         await reader.next("attendance", shows("Reader"))
         await reader.close()
 
@@ -135,3 +140,13 @@ async def test_health(node: Node) -> None:
         assert response.status_code == 200
         assert response.json()["ok"] is True and response.json()["database"] is True
         assert (await client.get("/HEALTH")).status_code == 200
+
+
+@pytest.mark.parametrize("self_hosted", [False, True], ids=["socket-port", "single-port"])
+async def test_stopping_a_node_closes_its_sockets_with_1001(sqlite_url: str,
+                                                            self_hosted: bool) -> None:
+    running = Node(node_settings(sqlite_url, self_hosted=self_hosted))
+    await running.start()
+    socket = await TestSocket.connect(running.socket_url)
+    await running.stop()
+    assert await socket.closed() == GOING_AWAY

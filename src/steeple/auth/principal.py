@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 CHAT_HOST = "Chat__Host"
 CONTENT_EDIT = "Content__Edit"
@@ -77,7 +79,11 @@ def decode_token(token: str, secret: str) -> Principal:
     if not token or not secret:
         return ANONYMOUS
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})
+        with warnings.catch_warnings():
+            # ChurchApps secrets may be shorter than PyJWT likes; settings warn once.
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            claims = jwt.decode(token, secret, algorithms=["HS256"],
+                                options={"verify_aud": False})
     except jwt.PyJWTError:
         return ANONYMOUS
     if not isinstance(claims, dict):

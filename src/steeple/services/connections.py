@@ -67,7 +67,11 @@ class ConnectionService:
             return name
         number = self._anonymous_counters.get(room)
         if number is None:
-            number = await self._store.connections.highest_anonymous_number(room)
+            highest = await self._store.connections.highest_anonymous_number(room)
+            # Joins that ran while we queried have already counted past ``highest``.
+            number = max(highest, self._anonymous_counters.get(room, 0))
+        if len(self._anonymous_counters) > 10_000:
+            self._anonymous_counters.clear()  # re-read from the rows when next needed
         self._anonymous_counters[room] = number + 1
         return f"Anonymous_{number + 1}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,11 @@ class ConversationService:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._store = ctx.store
-        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        # Weak values: a lock lives only while a request holds or awaits it.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._current: dict[tuple[str, str, str], tuple[float, Row]] = {}
         self._cache: dict[str, tuple[float, Row]] = {}
 
     # --- lookups and access ---------------------------------------------------------
@@ -102,18 +107,32 @@ class ConversationService:
     async def _get_or_create(self, church_id: str, content_type: str, content_id: str,
                              public: bool) -> Row:
         key = (church_id, content_type, content_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
+        since = self._ctx.clock.now() - CURRENT_WINDOW
+        cached = self._current.get(key)
+        # A live stream's viewers all ask for the same room within minutes: answer
+        # from memory while it is fresh and still inside its 24 h window.
+        if cached and cached[0] > time.monotonic() and cached[1]["dateCreated"] >= since:
+            return cached[1]
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
         async with lock:
-            since = self._ctx.clock.now() - CURRENT_WINDOW
             found = await self._store.conversations.newest_for_content(*key, since)
             if found is not None:
+                self._remember_current(key, found)
                 return found
             row = self._new_row(church_id, content_type, content_id,
                                 title=f"{content_type} #{content_id}", visibility="public",
                                 allow_anonymous=public)
             await self._store.conversations.insert(row)
+            self._remember_current(key, row)
         await self._announce(row, "created")
         return row
+
+    def _remember_current(self, key: tuple[str, str, str], row: Row) -> None:
+        if len(self._current) > 10_000:
+            self._current.clear()
+        self._current[key] = (time.monotonic() + CACHE_SECONDS, row)
 
     def _new_row(self, church_id: str, content_type: str, content_id: str, *, title: str,
                  visibility: str, allow_anonymous: bool, group_id: str | None = None) -> Row:
@@ -182,6 +201,7 @@ class ConversationService:
         if not await self._store.conversations.delete(church_id, conversation_id):
             raise NotFound("conversation not found")
         self._cache.pop(conversation_id, None)
+        self._current = {k: v for k, v in self._current.items() if v[1]["id"] != conversation_id}
 
 
 def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
