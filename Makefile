@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) bench/fanout.py
+	$(PY) bench/fanout.py --sockets 1000,5000
 
 services:
 	sh scripts/ensure-services.sh

@@ -42,7 +42,6 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
 BASELINE_DIR = BENCH_DIR / "baseline"
 RESULTS_DIR = BENCH_DIR / "results"
 STEEPLE_BIN = Path(sys.executable).parent / "steeple"
@@ -51,6 +50,8 @@ CHURCH_ID = "benchChurch"
 SERVICE_ID = "benchSvc001"  # a streamingLive contentId: at most 11 characters
 CONTENT_SIZE = 200
 MAX_LATENCY_SOCKETS = 1000  # latency is sampled on at most this many sockets
+AUTO_FRAMES = 1_000_000  # default messages per run: about this many frames in all
+IDLE_PCT = 20.0  # CPU use by other processes (% of one core) that marks a run as noisy
 
 MESSAGE_TAG = b'"action":"message"'
 SOCKET_ID_TAG = b'"action":"socketId"'
@@ -212,10 +213,6 @@ class Server:
     log_path: Path
 
     @property
-    def rest_base(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.ws_port}/"
 
@@ -311,6 +308,7 @@ class RunResult:
     send_s: float = 0.0
     server_cpu_pct: float = 0.0
     generator_cpu_pct: float = 0.0
+    background_cpu_pct: float = 0.0
     join_frames: int = 0
     join_bytes: int = 0
     error: str | None = None
@@ -325,7 +323,7 @@ class Options:
     stall_s: float
     run_timeout_s: float
     server_start_s: float
-    generator_core: int | None
+    wait_idle_s: float
     server_core: int | None
     padding: str = field(init=False)
 
@@ -458,16 +456,28 @@ async def timed_fan_out(
     opts: Options, result: RunResult,
 ) -> None:  # fmt: skip
     """Post M messages, wait for their frames; records throughput, latency and CPU use."""
-    cpu_before = server.cpu_s(), time.process_time()
+    cpu_before = cpu_snapshot(server)
     started = time.perf_counter_ns()
-    await post_messages(client, conversation_id, opts.messages, opts)
+    await post_messages(client, conversation_id, result.messages, opts)
     result.send_s = (time.perf_counter_ns() - started) / 1e9
-    result.expected_frames = opts.messages * result.sockets
+    result.expected_frames = result.messages * result.sockets
     await wait_delivered(counters, result.expected_frames, opts.stall_s)
-    busy_s = max(counters.last_message_ns - started, 1) / 1e9
-    result.server_cpu_pct = 100 * (server.cpu_s() - cpu_before[0]) / busy_s
-    result.generator_cpu_pct = 100 * (time.process_time() - cpu_before[1]) / busy_s
+    wall_s = max(counters.last_message_ns - started, 1) / 1e9
+    server_s, generator_s, machine_s = (
+        b - a for a, b in zip(cpu_before, cpu_snapshot(server), strict=True)
+    )
+    result.server_cpu_pct = 100 * server_s / wall_s
+    result.generator_cpu_pct = 100 * generator_s / wall_s
+    others_s = machine_s - server_s - generator_s
+    result.background_cpu_pct = max(result.background_cpu_pct, 100 * others_s / wall_s)
     summarize(result, counters, started)
+
+
+def cpu_snapshot(server: Server) -> tuple[float, float, float]:
+    """CPU seconds used so far by the server, this process, and the whole machine."""
+    machine = psutil.cpu_times()
+    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    return server.cpu_s(), time.process_time(), float(busy)
 
 
 async def connect_and_join(
@@ -509,8 +519,19 @@ async def measure(server: Server, opts: Options, result: RunResult) -> None:
             transport.disconnect(graceful=False)
 
 
+def machine_load(wait_s: float) -> float:
+    """Machine CPU use (percent of one core); waits up to ``wait_s`` for it to be quiet."""
+    deadline = time.monotonic() + wait_s
+    cores = psutil.cpu_count() or 1
+    while (busy := cores * psutil.cpu_percent(interval=1.0)) > IDLE_PCT:
+        if time.monotonic() > deadline:
+            break
+    return float(busy)
+
+
 def run_one(target: str, n: int, opts: Options) -> RunResult:
-    result = RunResult(target, n, opts.messages)
+    result = RunResult(target, n, opts.messages or max(200, AUTO_FRAMES // n))
+    result.background_cpu_pct = machine_load(opts.wait_idle_s)
     with tempfile.TemporaryDirectory(prefix=f"fanout-{target}-") as tmp:
         server = start_server(target, opts.server_core, Path(tmp))
         try:
@@ -531,6 +552,7 @@ def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}" if numerator and denominator else "-"
 
 
+COMPARED = {"frames_per_s", "p50_ms", "p99_ms", "rss_per_socket"}  # get a ratio column
 METRICS: list[tuple[str, str, Callable[[float], str]]] = [
     ("frames/s", "frames_per_s", lambda v: f"{v:,.0f}"),
     ("p50 latency ms", "p50_ms", lambda v: f"{v:.1f}"),
@@ -538,6 +560,7 @@ METRICS: list[tuple[str, str, Callable[[float], str]]] = [
     ("RSS/socket KiB", "rss_per_socket", lambda v: f"{v / 1024:.1f}"),
     ("server CPU %", "server_cpu_pct", lambda v: f"{v:.0f}"),
     ("generator CPU %", "generator_cpu_pct", lambda v: f"{v:.0f}"),
+    ("others' CPU %", "background_cpu_pct", lambda v: f"{v:.0f}"),
 ]
 
 
@@ -549,22 +572,35 @@ def cell(result: RunResult | None, key: str, fmt: Callable[[float], str]) -> str
     return fmt(float(getattr(result, key)))
 
 
+def metric_line(
+    n: int, metric: tuple[str, str, Callable[[float], str]], runs: list[RunResult | None]
+) -> str:
+    label, key, fmt = metric
+    line = f"{n:>6}  {label:<16}" + "".join(f"{cell(r, key, fmt):>14}" for r in runs)
+    complete = [float(getattr(r, key)) for r in runs if r and not r.error]
+    if key in COMPARED and len(runs) == len(complete) == 2:
+        line += f"{ratio(*complete):>18}"
+    return line
+
+
 def table(results: list[RunResult], targets: list[str]) -> str:
     by_key = {(r.target, r.sockets): r for r in results}
     header = f"{'N':>6}  {'metric':<16}" + "".join(f"{t:>14}" for t in targets)
-    lines = [header + (f"{'steeple/baseline':>18}" if len(targets) == 2 else "")]
+    lines = [header + (f"{'/'.join(targets):>18}" if len(targets) == 2 else "")]
     for n in sorted({r.sockets for r in results}):
         row_results = [by_key.get((t, n)) for t in targets]
-        for label, key, fmt in METRICS:
-            line = f"{n:>6}  {label:<16}" + "".join(f"{cell(r, key, fmt):>14}" for r in row_results)
-            if len(targets) == 2 and all(r and not r.error for r in row_results):
-                line += f"{ratio(*(float(getattr(r, key)) for r in row_results if r)):>18}"
-            lines.append(line)
-        delivered = "  ".join(
-            f"{r.target} {r.delivered_frames:,}/{r.expected_frames:,}" for r in row_results if r
-        )
+        lines.extend(metric_line(n, metric, row_results) for metric in METRICS)
+        delivered = "  ".join(delivery(r) for r in row_results if r)
         lines.append(f"{'':>6}  {'delivered':<16}{delivered}")
+    lines.extend(f"error: {r.target} N={r.sockets}: {r.error}" for r in results if r.error)
+    if any(r.background_cpu_pct > IDLE_PCT for r in results):
+        lines.append(f"note: others' CPU % > {IDLE_PCT:.0f} (other processes were busy): noisy")
     return "\n".join(lines)
+
+
+def delivery(result: RunResult) -> str:
+    text = f"{result.target} {result.delivered_frames:,}/{result.expected_frames:,}"
+    return text + (f" ({result.closed_sockets} sockets closed)" if result.closed_sockets else "")
 
 
 def write_results(results: list[RunResult], args: argparse.Namespace) -> Path:
@@ -590,13 +626,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sockets", default="1000,5000", help="comma-separated socket counts")
     parser.add_argument("--targets", default="steeple,baseline", help="steeple and/or baseline")
-    parser.add_argument("--messages", type=int, default=200, help="messages posted per run")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=0,
+        help=f"messages per run (default: {AUTO_FRAMES:,} frames / N, min 200)",
+    )
     parser.add_argument("--concurrency", type=int, default=12, help="sends in flight")
-    parser.add_argument("--join-batch", type=int, default=5000, help="connections per POST")
+    parser.add_argument("--join-batch", type=int, default=500, help="connections per POST")
     parser.add_argument("--connect-concurrency", type=int, default=200)
     parser.add_argument("--stall", type=float, default=15.0, help="give up after s w/o frames")
     parser.add_argument("--run-timeout", type=float, default=300.0, help="cap per run, s")
     parser.add_argument("--server-start-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=60.0,
+        help="before each run, wait up to this many s for an idle machine",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     return parser.parse_args(argv)
 
@@ -609,23 +656,26 @@ def raise_fd_limit(needed: int) -> None:
         print(f"warning: fd limit {wanted} < {needed}; large runs may fail", file=sys.stderr)
 
 
-def cores(no_pin: bool) -> tuple[int | None, int | None]:
+def pin_generator(no_pin: bool) -> int | None:
+    """Pin this process to the first core; returns the core left for the server."""
     available = sorted(os.sched_getaffinity(0))
     if no_pin or len(available) < 2:
-        return None, None
+        return None
     os.sched_setaffinity(0, {available[0]})
-    return available[0], available[1]
+    return available[1]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = [int(s) for s in args.sockets.split(",") if s]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if unknown := set(targets) - {"steeple", "baseline"}:
+        sys.exit(f"unknown target(s): {', '.join(sorted(unknown))}")
     raise_fd_limit(max(sizes) * 2 + 1024)
-    generator_core, server_core = cores(args.no_pin)
+    server_core = pin_generator(args.no_pin)
     opts = Options(args.messages, args.concurrency, args.join_batch, args.connect_concurrency,
-                   args.stall, args.run_timeout, args.server_start_timeout,
-                   generator_core, server_core)  # fmt: skip
+                   args.stall, args.run_timeout, args.server_start_timeout, args.wait_idle,
+                   server_core)  # fmt: skip
     if "baseline" in targets:
         ensure_baseline_installed()
     results: list[RunResult] = []

@@ -1,7 +1,11 @@
 """Attendance: who is in a room, sent as one coalesced frame per room per interval.
 
 A burst of N joins to a room costs at most one attendance frame per ``interval``
-(plus one trailing), not N frames each listing up to N viewers.
+(plus one trailing), not N frames each listing up to N viewers. Large rooms wait
+longer between frames (the interval grows with the room's last size, one more
+``interval`` per :data:`VIEWERS_PER_INTERVAL` viewers): a frame to every viewer of a
+5,000-viewer room is the costliest thing a node sends, and a count a few seconds old
+is still right for a room that large.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ log = logging.getLogger(__name__)
 
 ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
 Publish = Callable[[Room, str, object], Awaitable[None]]
+
+VIEWERS_PER_INTERVAL = 250
 
 
 def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
@@ -40,6 +46,7 @@ class Attendance:
         self._interval = interval
         self._limit = viewer_limit
         self._due: dict[Room, asyncio.TimerHandle] = {}
+        self._sizes: dict[Room, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def touch(self, room: Room) -> None:
@@ -47,7 +54,11 @@ class Attendance:
         if room[1] == ALERTS_ROOM or room in self._due:
             return
         loop = asyncio.get_running_loop()
-        self._due[room] = loop.call_later(self._interval, self._fire, room)
+        self._due[room] = loop.call_later(self._delay(room), self._fire, room)
+
+    def _delay(self, room: Room) -> float:
+        size = self._sizes.get(room, 0)
+        return self._interval * max(1.0, size / VIEWERS_PER_INTERVAL)
 
     def _fire(self, room: Room) -> None:
         task = asyncio.create_task(self._send(room))
@@ -60,6 +71,9 @@ class Attendance:
         try:
             del self._due[room]
             rows, total = await self._viewers(room, self._limit)
+            self._sizes[room] = total
+            if not total:
+                del self._sizes[room]
             await self._publish(room, "attendance", attendance_data(room[1], rows, total))
         except Exception:
             log.exception("attendance for %s failed", room)

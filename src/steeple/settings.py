@@ -41,7 +41,7 @@ class Settings:
     ping_interval: float = 30.0
     socket_buffer_limit: int = 1 << 20
     attendance_interval: float = 0.25
-    attendance_viewer_limit: int = 500
+    attendance_viewer_limit: int = 200
     stale_sweep_interval: float = 300.0
     aws_endpoint_url: str = ""
     aws_region: str = "us-east-1"

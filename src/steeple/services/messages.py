@@ -88,7 +88,7 @@ class MessageService:
             return []
         for message, _ in drafts:
             message["timeSent"] = self._ctx.clock.now()
-        await self._store.messages.add([m for m, _ in drafts])
+        await self._store.new_messages.add([m for m, _ in drafts])
         for message, conversation in drafts:
             await self._fan_out(principal, message, conversation)
         return [m for m, _ in drafts]

@@ -8,6 +8,7 @@ a host behind the same NAT as a troll cannot lock themselves out.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from steeple import access, validation
@@ -22,10 +23,16 @@ PSEUDONYM_PREFIX = "ip-"
 """What :class:`~steeple.auth.pseudonym.Pseudonymizer` puts before every pseudonym."""
 
 
+BLOCKS_CACHE_SECONDS = 5.0
+"""How long a node trusts its copy of a room's blocks (a toggle on this node refreshes
+it at once; one on another node is seen within this time)."""
+
+
 class ModerationService:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._store = ctx.store
+        self._blocks: dict[Room, tuple[float, frozenset[str]]] = {}
 
     # --- blocked addresses -------------------------------------------------------------------
 
@@ -53,8 +60,24 @@ class ModerationService:
         for room in await self._store.blocked_ips.clear_services(principal.church_id, services):
             await self._announce(room)
 
+    async def _blocked_in(self, room: Room) -> frozenset[str]:
+        """The room's blocked pseudonyms; cached, since every post asks."""
+        cached = self._blocks.get(room)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return self._remember(room, await self._store.blocked_ips.for_room(room))
+
+    def _remember(self, room: Room, blocked: list[str]) -> frozenset[str]:
+        if len(self._blocks) > 10_000:
+            self._blocks.clear()
+        found = frozenset(blocked)
+        self._blocks[room] = (time.monotonic() + BLOCKS_CACHE_SECONDS, found)
+        return found
+
     async def _announce(self, room: Room) -> None:
-        await self._ctx.publish(room, "blockedIp", await self._store.blocked_ips.for_room(room))
+        blocked = await self._store.blocked_ips.for_room(room)
+        self._remember(room, blocked)
+        await self._ctx.publish(room, "blockedIp", blocked)
 
     async def guard(self, principal: Principal, conversation: Row, address: str) -> None:
         """A :data:`~steeple.services.messages.PostGuard`: 403 for a blocked address."""
@@ -62,8 +85,7 @@ class ModerationService:
         if access.can_moderate(principal, church_id):
             return
         pseudonym = self._ctx.pseudonyms(church_id, address)
-        if pseudonym and await self._store.blocked_ips.is_blocked(
-                (church_id, conversation["id"]), pseudonym):
+        if pseudonym and pseudonym in await self._blocked_in((church_id, conversation["id"])):
             raise Forbidden("your address is blocked from posting in this conversation")
 
     # --- callouts ------------------------------------------------------------------------------

@@ -22,14 +22,6 @@ class BlockedIpRepository:
         async with self._engine.connect() as db:
             return sorted(set((await db.scalars(query)).all()))
 
-    async def is_blocked(self, room: Room, ip_address: str) -> bool:
-        church_id, conversation_id = room
-        query = select(t.c.id).where(t.c.churchId == church_id,
-                                     t.c.conversationId == conversation_id,
-                                     t.c.ipAddress == ip_address).limit(1)
-        async with self._engine.connect() as db:
-            return await db.scalar(query) is not None
-
     async def toggle(self, rows: list[Row]) -> list[bool]:
         """Unblock each row's address in its room if blocked, else block it; one transaction.
 

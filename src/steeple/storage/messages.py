@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Update
 
 from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import conversations, message_reactions
@@ -20,8 +21,8 @@ class MessageRepository:
         """Store new messages and bump postCount/firstPostId/lastPostId of each conversation."""
         async with self._engine.begin() as db:
             await db.execute(t.insert(), rows)
-            for row in rows:
-                await db.execute(_stats_after_post(row))
+            for conversation_id, (count, first, last) in _posts_per_conversation(rows).items():
+                await db.execute(_stats_after_posts(conversation_id, count, first, last))
 
     async def edit(self, message_id: str, content: str, displayName: str, when: object) -> None:
         async with self._engine.begin() as db:
@@ -98,14 +99,24 @@ def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]
     return select(t.c.id).where(t.c.conversationId == conversation_id).order_by(*order).limit(1)
 
 
-def _stats_after_post(row: Row):  # type: ignore[no-untyped-def]
+def _posts_per_conversation(rows: list[Row]) -> dict[str, tuple[int, str, str]]:
+    """conversationId -> (how many, first id, last id) of rows in stored order."""
+    found: dict[str, tuple[int, str, str]] = {}
+    for row in sorted(rows, key=lambda r: (r["timeSent"], r["id"])):
+        count, first, _ = found.get(row["conversationId"], (0, row["id"], ""))
+        found[row["conversationId"]] = (count + 1, first, row["id"])
+    return found
+
+
+def _stats_after_posts(conversation_id: str, count: int, first: str, last: str
+                       ) -> Update:
     c = conversations.c
     return (
         update(conversations)
-        .where(c.id == row["conversationId"])
+        .where(c.id == conversation_id)
         .values(
-            postCount=func.coalesce(c.postCount, 0) + 1,
-            lastPostId=row["id"],
-            firstPostId=case((c.firstPostId.is_(None), row["id"]), else_=c.firstPostId),
+            postCount=func.coalesce(c.postCount, 0) + count,
+            lastPostId=last,
+            firstPostId=case((c.firstPostId.is_(None), first), else_=c.firstPostId),
         )
     )

@@ -9,6 +9,7 @@ from steeple.storage.blocked_ips import BlockedIpRepository
 from steeple.storage.connections import ConnectionRepository
 from steeple.storage.conversations import ConversationRepository
 from steeple.storage.engine import create_engine, migrate
+from steeple.storage.group_commit import GroupCommit
 from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
 from steeple.storage.private_messages import PrivateMessageRepository
@@ -21,6 +22,7 @@ class Store:
         self.connections = ConnectionRepository(engine)
         self.conversations = ConversationRepository(engine)
         self.messages = MessageRepository(engine)
+        self.new_messages = GroupCommit(self.messages.add)
         self.blocked_ips = BlockedIpRepository(engine)
         self.private_messages = PrivateMessageRepository(engine)
         self.reactions = ReactionRepository(engine)
