@@ -1,0 +1,303 @@
+"""Several nodes over Redis (``DELIVERY_PROVIDER=redis``): each holds its own sockets.
+
+A frame published on a node goes straight to that node's members and, once, to the
+Redis channel of its room. A node subscribes to a room's channel only while it has
+a member of the room (the hub tells it when a room gains its first or loses its last
+local member), so a node with no member of a room never hears of that room's frames.
+A frame crosses Redis as its encoded JSON payload, tagged with the sending node (which
+ignores its own echo); each receiving node wraps it once and hands the same bytes to
+all its members.
+
+Membership changes where the socket lives. ``POST /connections`` may reach any node
+behind the load balancer: if the socket is elsewhere, the join is asked of the
+cluster on the control channel (:mod:`~steeple.delivery.control`); the holder applies
+it and answers once Redis has confirmed its subscription, so "membership takes effect
+on return" holds across nodes.
+
+Nodes watch each other with liveness keys (:mod:`~steeple.delivery.node_registry`):
+when a node dies, one survivor runs the stale-row sweep, which asks every live node
+which sockets it holds (:meth:`RedisDelivery.live_socket_ids`) and removes the rest.
+While Redis is unreachable (:mod:`~steeple.delivery.redis_link`) a node keeps serving
+its own sockets; on reconnection it resubscribes every room it has members in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from steeple.delivery.base import Delivery
+from steeple.delivery.cluster_names import ClusterNames
+from steeple.delivery.control import ControlBus, Message
+from steeple.delivery.node_registry import NodeRegistry
+from steeple.delivery.redis_connection import RedisAddress
+from steeple.delivery.redis_link import MAX_BACKOFF, REDIS_ERRORS, RedisLink
+from steeple.hub import Hub
+from steeple.protocol.outbound import Outbound
+from steeple.settings import Settings
+from steeple.types import Room, new_id
+
+log = logging.getLogger(__name__)
+
+Sweep = Callable[[], Awaitable[object]]
+
+REPLY_TIMEOUT = 2.0
+"""How long a node waits for the others to answer, or for Redis to confirm a subscription."""
+FIRST_CONNECT_WAIT = 5.0
+CENSUS_CHUNK = 2000
+SUBSCRIBE_CHUNK = 1000
+SERVICE_RESTART = 1012
+
+
+class RedisDelivery(Delivery):
+    def __init__(self, hub: Hub, redis_url: str, *, prefix: str = "steeple",
+                 node_name: str = "", ttl: float = 10.0, sweep: Sweep | None = None) -> None:
+        self.node_id = _node_id(node_name)
+        self._hub = hub
+        self._names = ClusterNames(prefix)
+        self._origin = self.node_id.encode() + b"\n"
+        self._link = RedisLink(RedisAddress.parse(redis_url), self._received, self._restore)
+        self._registry = NodeRegistry(self._link, self._names, self.node_id, ttl)
+        self._control = ControlBus(self._link, self._names, self.node_id, self._answer,
+                                   REPLY_TIMEOUT)
+        self._control_channels = set(self._control.channels)
+        self._channels = {self._names.room(room): room for room in hub.rooms()}
+        self._peers: set[str] = set()
+        self._sweep = sweep
+        self._redis_started = time.monotonic()
+        self._census_complete = True
+        self._watch: asyncio.Task[None] | None = None
+        self.frames_received = 0
+        hub.room_listeners.append(self._room_changed)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, hub: Hub,
+                      sweep: Sweep | None = None) -> RedisDelivery:
+        return cls(hub, settings.redis_url, prefix=settings.redis_prefix,
+                   node_name=settings.node_id, ttl=settings.node_ttl, sweep=sweep)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._link.start(FIRST_CONNECT_WAIT)
+        self._watch = asyncio.create_task(self._watch_peers())
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._link.up:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self._registry.leave()
+        await self._link.stop()
+        with contextlib.suppress(ValueError):
+            self._hub.room_listeners.remove(self._room_changed)
+
+    async def ready(self) -> None:
+        """Return once Redis is reachable and every room's subscription is in place."""
+        await self._link.wait_up()
+
+    async def _restore(self) -> None:
+        """After every (re)connection: subscriptions, liveness, and the view of the peers."""
+        channels = [*self._control.channels, *self._channels]
+        for start in range(0, len(channels), SUBSCRIBE_CHUNK):
+            self._link.subscribe(channels[start : start + SUBSCRIBE_CHUNK])
+        await self._link.settled(REPLY_TIMEOUT)
+        self._redis_started = time.monotonic() - await self._registry.redis_uptime()
+        await self._heartbeat()
+        self._peers = (await self._registry.nodes())[0]
+
+    # --- fan-out -----------------------------------------------------------------------
+
+    async def publish(self, room: Room, frame: Outbound) -> None:
+        self._hub.publish(room, frame)
+        self._link.publish(self._names.room(room), self._origin + frame.payload)
+
+    def _received(self, channel: bytes, data: bytes) -> None:
+        room = self._channels.get(channel)
+        if room is not None:
+            if not data.startswith(self._origin):
+                self.frames_received += 1
+                self._hub.publish(room, Outbound(data[data.find(b"\n") + 1 :]))
+        elif channel in self._control_channels:
+            self._control.received(channel, data)
+
+    def _room_changed(self, room: Room, active: bool) -> None:
+        channel = self._names.room(room)
+        if active:
+            self._channels[channel] = room
+            self._link.subscribe([channel])
+        else:
+            self._channels.pop(channel, None)
+            self._link.unsubscribe([channel])
+
+    # --- membership ----------------------------------------------------------------------
+
+    async def join(self, room: Room, socket_id: str) -> None:
+        if self._hub.get(socket_id) is not None:
+            await self._join_here(room, socket_id)
+        else:
+            await self._ask_holder("join", room, socket_id)
+
+    async def leave(self, room: Room, socket_id: str) -> None:
+        if self._hub.get(socket_id) is not None:
+            self._hub.leave(room, socket_id)
+        else:
+            await self._ask_holder("leave", room, socket_id)
+
+    async def _join_here(self, room: Room, socket_id: str) -> None:
+        self._hub.join(room, socket_id)
+        await self._link.settled(REPLY_TIMEOUT)
+
+    async def _ask_holder(self, op: str, room: Room, socket_id: str) -> None:
+        """Have the node holding ``socket_id`` apply the change; no-op if nobody holds it."""
+        request = {"op": op, "room": list(room), "socket": socket_id}
+        asked = set(self._peers)
+        replies = await self._control.ask(request, asked, _holds)
+        if any(_holds(reply) for reply in replies.values()) or not self._link.up:
+            return
+        try:  # a node that started since the last heartbeat may hold it
+            self._peers = (await self._registry.nodes())[0]
+        except REDIS_ERRORS:
+            return
+        if self._peers - asked:
+            await self._control.ask(request, self._peers - asked, _holds)
+
+    async def _answer(self, request: Message) -> Message:
+        """Another node's question about the sockets held here."""
+        op = request.get("op")
+        if op == "census":
+            return {"held": [s for s in request.get("ids", ()) if self._hub.get(s) is not None]}
+        if op not in ("join", "leave"):
+            return {}
+        room, socket_id = _room(request.get("room")), str(request.get("socket"))
+        if self._hub.get(socket_id) is None:
+            return {"held": False}
+        if op == "join":
+            await self._join_here(room, socket_id)
+        else:
+            self._hub.leave(room, socket_id)
+        return {"held": True}
+
+    # --- liveness and stale rows -------------------------------------------------------
+
+    async def live_socket_ids(self, candidates: set[str]) -> set[str]:
+        """Sockets held here or by a live peer. When in doubt (Redis down, a peer silent,
+        Redis just restarted) every candidate counts as live: rows of a live node are
+        never removed; a later sweep finishes the job."""
+        local = candidates & self._hub.socket_ids()
+        if local == candidates:
+            return local
+        held = await self._held_elsewhere(candidates - local)
+        if held is None:
+            self._census_complete = False
+            log.info("cannot tell which sockets the other nodes hold; keeping their rows")
+            return set(candidates)
+        return local | held
+
+    async def _held_elsewhere(self, socket_ids: set[str]) -> set[str] | None:
+        if not self._link.up or not self._view_settled():
+            return None
+        try:
+            alive, _ = await self._registry.nodes()
+        except REDIS_ERRORS:
+            return None
+        held: set[str] = set()
+        ids = sorted(socket_ids)
+        for start in range(0, len(ids), CENSUS_CHUNK):
+            request = {"op": "census", "ids": ids[start : start + CENSUS_CHUNK]}
+            replies = await self._control.ask(request, alive)
+            if not alive <= replies.keys():
+                return None
+            for reply in replies.values():
+                held.update(reply.get("held", ()))
+        return held
+
+    def _view_settled(self) -> bool:
+        """After a Redis restart, give every live node time to register again."""
+        return time.monotonic() - self._redis_started >= self._registry.ttl + MAX_BACKOFF
+
+    async def _watch_peers(self) -> None:
+        interval = self._registry.ttl / 3
+        while True:
+            await asyncio.sleep(interval)
+            if self._link.up:
+                try:
+                    await self._watch_once()
+                except Exception:
+                    log.exception("watching the other nodes failed")
+
+    async def _watch_once(self) -> None:
+        try:
+            await self._heartbeat()
+            await self._link.check(REPLY_TIMEOUT)
+            self._peers, dead = await self._registry.nodes()
+        except REDIS_ERRORS as exc:
+            log.warning("redis did not answer the heartbeat (%r); reconnecting", exc)
+            self._link.reset()
+            return
+        if dead:
+            await self._reap(dead)
+
+    async def _heartbeat(self) -> None:
+        if not await self._registry.heartbeat():
+            return
+        log.warning("this node was declared dead while cut off; closing its %d sockets so "
+                    "that their clients reconnect and rejoin", len(self._hub))
+        self._hub.close_all(SERVICE_RESTART, "node restarting")
+        await self._registry.recover()
+        await self._registry.heartbeat()
+
+    async def _reap(self, dead: set[str]) -> None:
+        """Claim dead nodes, then run the sweep; forget them once it saw every live node."""
+        if self._sweep is None or not self._view_settled():
+            return
+        try:
+            claimed = [node for node in sorted(dead) if await self._registry.claim(node)]
+            if not claimed:
+                return
+            log.warning("nodes %s stopped heartbeating; removing their connections", claimed)
+            self._census_complete = True
+            await self._sweep()
+            if self._census_complete:
+                for node in claimed:
+                    await self._registry.forget(node)
+        except Exception:
+            log.exception("clearing up after dead nodes %s failed; will retry", sorted(dead))
+
+    def health(self) -> dict[str, Any]:
+        link = self._link
+        report: dict[str, Any] = {
+            "ok": link.up, "provider": "redis", "node": self.node_id,
+            "redis": "up" if link.up else "down", "peers": sorted(self._peers),
+            "rooms": len(self._channels), "reconnects": link.reconnects,
+            "droppedPublishes": link.dropped, "framesReceived": self.frames_received,
+        }
+        if link.down_since is not None:
+            report["downForSeconds"] = round(time.time() - link.down_since, 1)
+        return report
+
+
+def _holds(reply: Message) -> bool:
+    return bool(reply.get("held"))
+
+
+def _room(value: object) -> Room:
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, str) for part in value)):
+        return (value[0], value[1])
+    raise ValueError(f"not a room: {value!r}")
+
+
+def _node_id(name: str) -> str:
+    """``NODE_ID`` (or the host name) plus a per-process suffix: a restarted process is a
+    new node, so survivors clear up after the old one without mistaking it for the new."""
+    base = re.sub(r"[^A-Za-z0-9_.-]", "", name or socket.gethostname())[:40] or "node"
+    return f"{base}-{new_id()[:6]}"
