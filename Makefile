@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench browser services clean
+.PHONY: run test test-tools lint bench services clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/steeple serve
 
-browser:
-	sh scripts/ensure-browser.sh
+test-tools:
+	sh scripts/ensure-test-tools.sh
 
-test: $(STAMP) browser
+test: $(STAMP) test-tools
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
+
+from tests.services import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -18,12 +19,8 @@ CHROMIUM_ARGS = [
 
 def require_chromium() -> None:
     """Fail in CI (``make test`` installs it), skip elsewhere, when Chromium is missing."""
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing (apt-get install chromium, or run scripts/ensure-browser.sh)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (CI=true: required)")
-    pytest.skip(message)
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing (apt-get install chromium, or make test-tools)")
 
 
 @pytest.fixture

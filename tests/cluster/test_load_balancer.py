@@ -18,6 +18,7 @@ import pytest
 from tests.cluster.conftest import Cluster
 from tests.cluster.processes import ChildProcess, free_port, spawn
 from tests.e2e.helpers import join, live_room, send
+from tests.services import missing
 from tests.wsclient import TestSocket
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy" / "haproxy.cfg"
@@ -40,7 +41,7 @@ def configured(text: str, ports: dict[str, int]) -> str:
 async def proxy(cluster: Cluster, tmp_path: Path) -> AsyncIterator[Proxy]:
     binary = shutil.which("haproxy")
     if binary is None:
-        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+        missing("haproxy is not installed (apt-get install haproxy, or make test-tools)")
     ports = {port: free_port() for port in [*FRONT_PORTS, *NODE_PORTS]}
     for index in range(3):
         rest, ws = NODE_PORTS[2 * index : 2 * index + 2]

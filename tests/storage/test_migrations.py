@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import inspect, text
 
 from steeple.storage.schema import metadata
@@ -57,3 +60,16 @@ async def _columns(store: Store, table: str) -> set[str]:
     async with store.engine.connect() as db:
         found = await db.run_sync(lambda c: inspect(c).get_columns(table))
     return {column["name"] for column in found}
+
+
+@pytest.mark.parametrize("database_url", ["postgres", "mariadb"], indirect=True)
+async def test_nodes_starting_together_migrate_one_at_a_time(database_url: str) -> None:
+    """Several nodes share PostgreSQL or MariaDB (SQLite is for one node)."""
+    stores = [Store.open(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(store.migrate() for store in stores))
+        assert await _tables(stores[0]) >= CHURCHAPPS_TABLES
+        assert len(await _version(stores[0])) == 1
+    finally:
+        for store in stores:
+            await store.close()

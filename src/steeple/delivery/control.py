@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from steeple.delivery.cluster_names import ClusterNames
-from steeple.delivery.redis_link import RedisLink
+from steeple.delivery.redis_uplink import RedisUplink
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class _Question:
 
 
 class ControlBus:
-    def __init__(self, link: RedisLink, names: ClusterNames, node_id: str, answer: Answer,
+    def __init__(self, link: RedisUplink, names: ClusterNames, node_id: str, answer: Answer,
                  timeout: float) -> None:
         self._link = link
         self._names = names

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from steeple.delivery.cluster_names import ClusterNames
-from steeple.delivery.redis_link import RedisLink
+from steeple.delivery.redis_uplink import RedisUplink
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ return 1
 
 
 class NodeRegistry:
-    def __init__(self, link: RedisLink, names: ClusterNames, node_id: str, ttl: float) -> None:
+    def __init__(self, link: RedisUplink, names: ClusterNames, node_id: str,
+                 ttl: float) -> None:
         self._link = link
         self._names = names
         self.node_id = node_id
@@ -49,47 +50,49 @@ class NodeRegistry:
     async def heartbeat(self) -> bool:
         """Refresh this node's liveness; True means it had been declared dead meanwhile."""
         names, me = self._names, self.node_id
-        fenced = await self._link.command(
-            "EVAL", HEARTBEAT, 3, names.alive(me), names.nodes, names.tombstone(me),
+        fenced = await self._link.client.eval(
+            HEARTBEAT, 3, names.alive(me), names.nodes, names.tombstone(me),
             me, int(self.ttl * 1000))
         return bool(fenced)
 
     async def recover(self) -> None:
         """After closing its sockets, a node declared dead rejoins the cluster."""
-        await self._link.command("DEL", self._names.tombstone(self.node_id))
+        await self._link.client.delete(self._names.tombstone(self.node_id))
 
     async def nodes(self) -> tuple[set[str], set[str]]:
         """(alive, dead) among the other known nodes."""
-        listed = await self._link.command("SMEMBERS", self._names.nodes)
-        others = sorted(n.decode() for n in listed if n.decode() != self.node_id)
+        client = self._link.client
+        listed = {_text(n) for n in await client.smembers(self._names.nodes)}
+        others = sorted(listed - {self.node_id})
         if not others:
             return set(), set()
-        flags = await self._link.command("MGET", *(self._names.alive(n) for n in others))
+        flags = await client.mget([self._names.alive(n) for n in others])
         alive = {n for n, flag in zip(others, flags, strict=True) if flag is not None}
         return alive, set(others) - alive
 
     async def claim(self, node_id: str) -> bool:
         """Become the survivor that clears up after ``node_id``; False if not ours to do."""
         names = self._names
-        claimed = await self._link.command(
-            "EVAL", CLAIM, 3, names.alive(node_id), names.reaping(node_id),
+        claimed = await self._link.client.eval(
+            CLAIM, 3, names.alive(node_id), names.reaping(node_id),
             names.tombstone(node_id), self.node_id, int(self.ttl * 3000), TOMBSTONE_SECONDS)
         return bool(claimed)
 
     async def forget(self, node_id: str) -> None:
         """The dead node's connections are gone: stop listing it."""
-        await self._link.command("SREM", self._names.nodes, node_id)
+        await self._link.client.srem(self._names.nodes, node_id)
 
     async def leave(self) -> None:
         """A clean shutdown: the node's sockets are closed and its rows removed already."""
-        me = self.node_id
-        await self._link.command("SREM", self._names.nodes, me)
-        await self._link.command("DEL", self._names.alive(me))
+        me, client = self.node_id, self._link.client
+        await client.srem(self._names.nodes, me)
+        await client.delete(self._names.alive(me))
 
     async def redis_uptime(self) -> float:
         """Seconds since the Redis server started (it forgets everything on a restart)."""
-        info = await self._link.command("INFO", "server")
-        for line in bytes(info).decode().splitlines():
-            if line.startswith("uptime_in_seconds:"):
-                return float(line.split(":", 1)[1])
-        return 0.0
+        info = await self._link.client.info("server")
+        return float(info.get("uptime_in_seconds", 0))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

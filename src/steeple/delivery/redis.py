@@ -17,8 +17,9 @@ on return" holds across nodes.
 Nodes watch each other with liveness keys (:mod:`~steeple.delivery.node_registry`):
 when a node dies, one survivor runs the stale-row sweep, which asks every live node
 which sockets it holds (:meth:`RedisDelivery.live_socket_ids`) and removes the rest.
-While Redis is unreachable (:mod:`~steeple.delivery.redis_link`) a node keeps serving
-its own sockets; on reconnection it resubscribes every room it has members in.
+The node talks to Redis through redis-py (:mod:`~steeple.delivery.redis_uplink`).
+While Redis is unreachable a node keeps serving its own sockets; on reconnection it
+resubscribes every room it has members in.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ from steeple.delivery.base import Delivery
 from steeple.delivery.cluster_names import ClusterNames
 from steeple.delivery.control import ControlBus, Message
 from steeple.delivery.node_registry import NodeRegistry
-from steeple.delivery.redis_connection import RedisAddress
-from steeple.delivery.redis_link import MAX_BACKOFF, REDIS_ERRORS, RedisLink
+from steeple.delivery.redis_uplink import MAX_BACKOFF, REDIS_ERRORS, RedisUplink
 from steeple.hub import Hub
 from steeple.protocol.outbound import Outbound
 from steeple.settings import Settings
@@ -51,7 +51,6 @@ REPLY_TIMEOUT = 2.0
 """How long a node waits for the others to answer, or for Redis to confirm a subscription."""
 FIRST_CONNECT_WAIT = 5.0
 CENSUS_CHUNK = 2000
-SUBSCRIBE_CHUNK = 1000
 SERVICE_RESTART = 1012
 
 
@@ -62,7 +61,7 @@ class RedisDelivery(Delivery):
         self._hub = hub
         self._names = ClusterNames(prefix)
         self._origin = self.node_id.encode() + b"\n"
-        self._link = RedisLink(RedisAddress.parse(redis_url), self._received, self._restore)
+        self._link = RedisUplink(redis_url, self._received, self._restore)
         self._registry = NodeRegistry(self._link, self._names, self.node_id, ttl)
         self._control = ControlBus(self._link, self._names, self.node_id, self._answer,
                                    REPLY_TIMEOUT)
@@ -106,9 +105,7 @@ class RedisDelivery(Delivery):
 
     async def _restore(self) -> None:
         """After every (re)connection: subscriptions, liveness, and the view of the peers."""
-        channels = [*self._control.channels, *self._channels]
-        for start in range(0, len(channels), SUBSCRIBE_CHUNK):
-            self._link.subscribe(channels[start : start + SUBSCRIBE_CHUNK])
+        self._link.subscribe([*self._control.channels, *self._channels])
         await self._link.settled(REPLY_TIMEOUT)
         self._redis_started = time.monotonic() - await self._registry.redis_uptime()
         await self._heartbeat()
@@ -240,7 +237,8 @@ class RedisDelivery(Delivery):
             await self._link.check(REPLY_TIMEOUT)
             self._peers, dead = await self._registry.nodes()
         except REDIS_ERRORS as exc:
-            log.warning("redis did not answer the heartbeat (%r); reconnecting", exc)
+            log.warning("redis did not answer the heartbeat (%s: %s); reconnecting",
+                        type(exc).__name__, exc)
             self._link.reset()
             return
         if dead:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -70,7 +71,34 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x5_7EE_91E
+"""Advisory-lock key: nodes starting together on a fresh database migrate one at a time."""
+
+
+def _lock_migrations(connection: Connection) -> Callable[[], object]:
+    """Take the database's migration lock; return what releases it.
+
+    SQLite has no such lock and needs none: it serves one node.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # Released at commit, after the migration's transaction.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif dialect in ("mysql", "mariadb"):
+        connection.execute(text("SELECT GET_LOCK('steeple_migrations', 300)"))
+        return lambda: connection.execute(text("SELECT RELEASE_LOCK('steeple_migrations')"))
+    return lambda: None
+
+
 def _upgrade(connection: Connection) -> None:
+    release = _lock_migrations(connection)
+    try:
+        _upgrade_locked(connection)
+    finally:
+        release()
+
+
+def _upgrade_locked(connection: Connection) -> None:
     config = _alembic_config(connection)
     tables = set(inspect(connection).get_table_names())
     if "conversations" in tables and "alembic_version" not in tables:
