@@ -113,7 +113,8 @@ class Node:
             settings=settings, store=self.store, delivery=self.delivery,
             attendance=Attendance(self.store.connections.viewers, self._publish,
                                   settings.attendance_interval,
-                                  settings.attendance_viewer_limit),
+                                  settings.attendance_viewer_limit,
+                                  settle=self.delivery.spans_nodes),
             clock=Clock(), pseudonyms=Pseudonymizer(settings.pseudonym_secret),
             cipher=HostChatCipher(settings.encryption_key),
         )

@@ -6,6 +6,11 @@ longer between frames (the interval grows with the room's last size, one more
 ``interval`` per :data:`VIEWERS_PER_INTERVAL` viewers): a frame to every viewer of a
 5,000-viewer room is the costliest thing a node sends, and a count a few seconds old
 is still right for a room that large.
+
+With several nodes (``settle=True``) each node coalesces on its own, so frames from
+two nodes can cross on the way and leave a socket showing the older count. Each node
+therefore sends one more, "settling", frame once the room has been quiet for two
+intervals: every node's last frame then describes the same final state.
 """
 
 from __future__ import annotations
@@ -40,18 +45,25 @@ class Attendance:
     """Schedules, coalesces and sends attendance frames."""
 
     def __init__(self, viewers: ViewerQuery, publish: Publish, interval: float,
-                 viewer_limit: int) -> None:
+                 viewer_limit: int, settle: bool = False) -> None:
         self._viewers = viewers
         self._publish = publish
         self._interval = interval
         self._limit = viewer_limit
         self._due: dict[Room, asyncio.TimerHandle] = {}
         self._sizes: dict[Room, int] = {}
+        self._settle = settle
+        self._settling: dict[Room, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def touch(self, room: Room) -> None:
         """Note that the room's membership changed; a frame follows within ``interval``."""
-        if room[1] == ALERTS_ROOM or room in self._due:
+        if room[1] == ALERTS_ROOM:
+            return
+        settling = self._settling.pop(room, None)
+        if settling is not None:
+            settling.cancel()
+        if room in self._due:
             return
         loop = asyncio.get_running_loop()
         self._due[room] = loop.call_later(self._delay(room), self._fire, room)
@@ -60,16 +72,19 @@ class Attendance:
         size = self._sizes.get(room, 0)
         return self._interval * max(1.0, size / VIEWERS_PER_INTERVAL)
 
-    def _fire(self, room: Room) -> None:
-        task = asyncio.create_task(self._send(room))
+    def _fire(self, room: Room, settling: bool = False) -> None:
+        if settling:
+            self._settling.pop(room, None)
+        else:
+            # No longer "due" once fired: touches from now on schedule the next frame,
+            # so none is lost while this one is being computed.
+            del self._due[room]
+        task = asyncio.create_task(self._send(room, settling))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, room: Room) -> None:
-        # Leave the room "due" while querying so touches meanwhile are folded in
-        # to this frame or the next, never lost.
+    async def _send(self, room: Room, settling: bool) -> None:
         try:
-            del self._due[room]
             rows, total = await self._viewers(room, self._limit)
             self._sizes[room] = total
             if not total:
@@ -77,9 +92,15 @@ class Attendance:
             await self._publish(room, "attendance", attendance_data(room[1], rows, total))
         except Exception:
             log.exception("attendance for %s failed", room)
+        if self._settle and not settling and room not in self._due:
+            loop = asyncio.get_running_loop()
+            self._settling[room] = loop.call_later(2 * self._delay(room), self._fire, room, True)
 
     async def drain(self) -> None:
         """Send every pending frame now (used at shutdown and by tests)."""
+        for handle in self._settling.values():
+            handle.cancel()
+        self._settling.clear()
         for room, handle in list(self._due.items()):
             handle.cancel()
             self._fire(room)

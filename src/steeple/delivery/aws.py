@@ -121,6 +121,8 @@ def _is_gone(exc: ClientError) -> bool:
 class AwsDelivery(Delivery):
     """Posts each frame to each connection of the room, in order per connection."""
 
+    spans_nodes = True  # every Lambda container publishes to the same rooms
+
     def __init__(self, api: ManagementApi, connections: ConnectionRepository,
                  socket_gone: SocketGone | None = None,
                  backlog_limit: int = BACKLOG_LIMIT) -> None:

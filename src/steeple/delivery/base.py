@@ -27,6 +27,9 @@ class Delivery(ABC):
       to the room reach the socket; after ``leave`` returns, they no longer do.
     """
 
+    spans_nodes = False
+    """True when other processes publish to the same rooms (several nodes, Lambda)."""
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect to whatever the backend needs."""
 

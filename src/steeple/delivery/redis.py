@@ -55,6 +55,8 @@ SERVICE_RESTART = 1012
 
 
 class RedisDelivery(Delivery):
+    spans_nodes = True
+
     def __init__(self, hub: Hub, redis_url: str, *, prefix: str = "steeple",
                  node_name: str = "", ttl: float = 10.0, sweep: Sweep | None = None) -> None:
         self.node_id = _node_id(node_name)
