@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -34,7 +33,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped,unused-ignore]
 import uvloop
 from fanout import (
     CHURCH_ID,
@@ -45,40 +43,23 @@ from fanout import (
     STEEPLE_BIN,
     Counters,
     HttpClient,
+    Server,
     free_port,
     open_sockets,
     percentile,
     raise_fd_limit,
+    stop_server,
     wait_delivered,
     wait_quiet,
 )
+from fanout import wait_healthy as wait_for_health
 
-POSTGRES_ADMIN = os.environ.get("STEEPLE_BENCH_POSTGRES",
-                                "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN = os.environ.get(
+    "STEEPLE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789"
 ENCRYPTION_KEY = "0123456789abcdef0123456789abcdef"
 PADDING = "x" * (CONTENT_SIZE - STAMP_DIGITS - 1)
-
-
-@dataclass
-class NodeProcess:
-    proc: subprocess.Popen[bytes]
-    http_port: int
-    ws_port: int
-    log_path: Path
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/"
-
-    def cpu_s(self) -> float:
-        times = psutil.Process(self.proc.pid).cpu_times()
-        return float(times.user + times.system)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 @dataclass
@@ -104,45 +85,62 @@ class ClusterRun:
 # ---------------------------------------------------------------- processes
 
 
-def start_node(database_url: str, redis_url: str, prefix: str, tmp: Path, name: str
-               ) -> NodeProcess:
+def start_node(database_url: str, redis_url: str, prefix: str, tmp: Path, name: str) -> Server:
     http_port, ws_port = free_port(), free_port()
-    env = {**os.environ, "DELIVERY_PROVIDER": "redis", "REDIS_URL": redis_url,
-           "REDIS_PREFIX": prefix, "NODE_ID": name, "DATABASE_URL": database_url,
-           "JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY,
-           "SERVER_PORT": str(http_port), "SOCKET_PORT": str(ws_port)}
+    env = {
+        **os.environ,
+        "DELIVERY_PROVIDER": "redis",
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": prefix,
+        "NODE_ID": name,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": JWT_SECRET,
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "SERVER_PORT": str(http_port),
+        "SOCKET_PORT": str(ws_port),
+    }
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(STEEPLE_BIN), "serve", "--host", "127.0.0.1"], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    return NodeProcess(proc, http_port, ws_port, log_path)
+        proc = subprocess.Popen(
+            [str(STEEPLE_BIN), "serve", "--host", "127.0.0.1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return Server(name, proc, http_port, ws_port, log_path)
 
 
 def migrate(database_url: str) -> None:
-    subprocess.run([str(STEEPLE_BIN), "migrate", "--database-url", database_url,
-                    "--jwt-secret", JWT_SECRET, "--encryption-key", ENCRYPTION_KEY],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(STEEPLE_BIN),
+            "migrate",
+            "--database-url",
+            database_url,
+            "--jwt-secret",
+            JWT_SECRET,
+            "--encryption-key",
+            ENCRYPTION_KEY,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
-async def wait_healthy(node: NodeProcess, timeout_s: float = 30) -> None:
+async def wait_healthy(node: Server, timeout_s: float = 30) -> None:
     client = HttpClient("127.0.0.1", node.http_port)
-    deadline = time.monotonic() + timeout_s
     try:
-        while time.monotonic() < deadline:
-            if node.proc.poll() is not None:
-                raise RuntimeError(f"node exited:\n{node.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(OSError, asyncio.IncompleteReadError, TimeoutError):
-                status, _ = await asyncio.wait_for(client.exchange("GET", "/health", b""), 2)
-                if status == 200:
-                    return
-            await asyncio.sleep(0.1)
+        await wait_for_health(node, client, timeout_s)
+    except RuntimeError:
+        raise RuntimeError(f"node exited:\n{node.log_tail(40)}") from None
     finally:
         client.close()
-    raise TimeoutError(f"node on {node.http_port} never became healthy")
 
 
-async def delivery_report(node: NodeProcess) -> dict[str, Any]:
+async def delivery_report(node: Server) -> dict[str, Any]:
     client = HttpClient("127.0.0.1", node.http_port)
     try:
         report: dict[str, Any] = (await client.get("/health"))["delivery"]
@@ -181,47 +179,68 @@ def drop_database(name: str) -> None:
 # ---------------------------------------------------------------- one run
 
 
-async def join_through_next_node(clients: list[HttpClient], conversation_id: str,
-                                 socket_ids: list[list[str]], batch: int) -> None:
+async def join_through_next_node(
+    clients: list[HttpClient], conversation_id: str, socket_ids: list[list[str]], batch: int
+) -> None:
     """Node i's sockets join through node i+1: the holder is told over Redis."""
     for index, ids in enumerate(socket_ids):
         client = clients[(index + 1) % len(clients)]
         for start in range(0, len(ids), batch):
-            body = [{"churchId": CHURCH_ID, "conversationId": conversation_id,
-                     "socketId": sid, "displayName": f"viewer{index}-{start + i}"}
-                    for i, sid in enumerate(ids[start : start + batch])]
+            body = [
+                {
+                    "churchId": CHURCH_ID,
+                    "conversationId": conversation_id,
+                    "socketId": sid,
+                    "displayName": f"viewer{index}-{start + i}",
+                }
+                for i, sid in enumerate(ids[start : start + batch])
+            ]
             await client.post("/messaging/connections", body)
 
 
-async def post_round_robin(clients: list[HttpClient], conversation_id: str, count: int,
-                           concurrency: int) -> None:
+async def post_round_robin(
+    clients: list[HttpClient], conversation_id: str, count: int, concurrency: int
+) -> None:
     todo = iter(range(count))
 
     async def worker() -> None:
         for number in todo:
             content = f"{time.perf_counter_ns():0{STAMP_DIGITS}d} {PADDING}"
-            body = [{"churchId": CHURCH_ID, "conversationId": conversation_id,
-                     "content": content, "displayName": "bench"}]
+            body = [
+                {
+                    "churchId": CHURCH_ID,
+                    "conversationId": conversation_id,
+                    "content": content,
+                    "displayName": "bench",
+                }
+            ]
             await clients[number % len(clients)].post("/messaging/messages/send", body)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def occupy_bystander(bystander: NodeProcess, counters: Counters) -> Any:
+async def occupy_bystander(bystander: Server, counters: Counters) -> Any:
     """One socket in another room, so the bystander is a working node, just not in ours."""
     client = HttpClient("127.0.0.1", bystander.http_port)
     path = f"/messaging/conversations/current/{CHURCH_ID}/streamingLive/otherRoom01"
     other = (await client.get(path))["id"]
     sockets = await open_sockets(bystander.ws_url, 1, counters, 1)
-    body = [{"churchId": CHURCH_ID, "conversationId": other,
-             "socketId": sockets[0][1].socket_id.result(), "displayName": "elsewhere"}]
+    body = [
+        {
+            "churchId": CHURCH_ID,
+            "conversationId": other,
+            "socketId": sockets[0][1].socket_id.result(),
+            "displayName": "elsewhere",
+        }
+    ]
     await client.post("/messaging/connections", body)
     client.close()
     return sockets
 
 
-async def measure(members: list[NodeProcess], bystander: NodeProcess, run: ClusterRun,
-                  args: argparse.Namespace) -> None:
+async def measure(
+    members: list[Server], bystander: Server, run: ClusterRun, args: argparse.Namespace
+) -> None:
     for node in [*members, bystander]:
         await wait_healthy(node)
     clients = [HttpClient("127.0.0.1", node.http_port) for node in members]
@@ -248,22 +267,33 @@ async def measure(members: list[NodeProcess], bystander: NodeProcess, run: Clust
         for client in clients:
             client.close()
         for node in [*members, bystander]:
-            node.kill()
+            stop_server(node)
         for transport, _ in sockets:
             transport.disconnect(graceful=False)
 
 
-async def warm_up(clients: list[HttpClient], conversation_id: str, counters: Counters,
-                  sockets: int, args: argparse.Namespace) -> None:
+async def warm_up(
+    clients: list[HttpClient],
+    conversation_id: str,
+    counters: Counters,
+    sockets: int,
+    args: argparse.Namespace,
+) -> None:
     await post_round_robin(clients, conversation_id, args.concurrency, args.concurrency)
     await wait_delivered(counters, args.concurrency * sockets, 15)
     await wait_quiet(counters, 0.3, 15)
     counters.reset()
 
 
-async def timed(members: list[NodeProcess], bystander: NodeProcess, clients: list[HttpClient],
-                conversation_id: str, counters: Counters, run: ClusterRun,
-                args: argparse.Namespace) -> None:
+async def timed(
+    members: list[Server],
+    bystander: Server,
+    clients: list[HttpClient],
+    conversation_id: str,
+    counters: Counters,
+    run: ClusterRun,
+    args: argparse.Namespace,
+) -> None:
     """Idle baseline for the bystander, then the measured fan-out."""
     idle_cpu = bystander.cpu_s()
     await asyncio.sleep(1.0)
@@ -292,8 +322,10 @@ def run_cluster(nodes: int, args: argparse.Namespace) -> ClusterRun:
     prefix = "steeple-bench-" + secrets.token_hex(3)
     migrate(database_url)  # once, before the nodes start side by side
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
-        members = [start_node(database_url, args.redis_url, prefix, Path(tmp), f"member{i}")
-                   for i in range(nodes)]
+        members = [
+            start_node(database_url, args.redis_url, prefix, Path(tmp), f"member{i}")
+            for i in range(nodes)
+        ]
         bystander = start_node(database_url, args.redis_url, prefix, Path(tmp), "bystander")
         try:
             uvloop.run(asyncio.wait_for(measure(members, bystander, run, args), 600))
@@ -302,7 +334,7 @@ def run_cluster(nodes: int, args: argparse.Namespace) -> ClusterRun:
             print(f"  {nodes} nodes failed: {run.error}", file=sys.stderr)
         finally:
             for node in [*members, bystander]:
-                node.kill()
+                stop_server(node)
             drop_database(name)
     return run
 
@@ -311,9 +343,11 @@ def run_cluster(nodes: int, args: argparse.Namespace) -> ClusterRun:
 
 
 def table(runs: list[ClusterRun]) -> str:
-    lines = [f"{'nodes':>5} {'sockets':>7} {'frames/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-             f"{'node CPU%':>9} {'delivered':>17} {'run s':>6} {'bystander frames':>16} "
-             f"{'bystander CPU ms (idle 1 s)':>28}"]
+    lines = [
+        f"{'nodes':>5} {'sockets':>7} {'frames/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'node CPU%':>9} {'delivered':>17} {'run s':>6} {'bystander frames':>16} "
+        f"{'bystander CPU ms (idle 1 s)':>28}"
+    ]
     for r in runs:
         if r.error:
             lines.append(f"{r.nodes:>5} error: {r.error}")
@@ -323,7 +357,8 @@ def table(runs: list[ClusterRun]) -> str:
             f"{r.p99_ms:>7.1f} {r.member_cpu_pct:>9.0f} "
             f"{f'{r.delivered_frames:,}/{r.expected_frames:,}':>17} {r.run_s:>6.1f} "
             f"{r.bystander_frames:>16} "
-            f"{f'{r.bystander_cpu_ms:.0f} ({r.bystander_idle_cpu_ms:.0f})':>28}")
+            f"{f'{r.bystander_cpu_ms:.0f} ({r.bystander_idle_cpu_ms:.0f})':>28}"
+        )
     return "\n".join(lines)
 
 
@@ -331,10 +366,16 @@ def write_results(runs: list[ClusterRun], args: argparse.Namespace) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = RESULTS_DIR / f"cluster-{stamp}.json"
-    document = {"timestamp": stamp, "args": vars(args),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                            "platform": platform.platform()},
-                "runs": [asdict(r) for r in runs]}
+    document = {
+        "timestamp": stamp,
+        "args": vars(args),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "runs": [asdict(r) for r in runs],
+    }
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
@@ -346,14 +387,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=300, help="messages per run")
     parser.add_argument("--concurrency", type=int, default=8, help="sends in flight")
     parser.add_argument("--join-batch", type=int, default=250, help="connections per POST")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL",
-                                                              "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
     args = parser.parse_args(argv)
     raise_fd_limit(args.sockets * 2 + 1024)
     runs = []
     for count in (int(n) for n in args.nodes.split(",") if n):
-        print(f"running {count} node(s), {args.sockets} sockets ...", file=sys.stderr,
-              flush=True)
+        print(f"running {count} node(s), {args.sockets} sockets ...", file=sys.stderr, flush=True)
         runs.append(run_cluster(count, args))
     print(table(runs))
     print(f"\nresults: {write_results(runs, args)}")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from steeple.auth.principal import issue_token
 from steeple.node import Node
 from steeple.settings import Settings
+from steeple.storage.store import Store
 from tests.services import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, require
 from tests.wsclient import TestSocket
 
@@ -88,6 +89,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await _mariadb(f"CREATE DATABASE `{name}`")
         yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
         await _mariadb(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store on a fresh database of each kind (the storage contract suite)."""
+    opened = Store.open(database_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -3,22 +3,11 @@ over SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from steeple.storage.store import Store
 from steeple.types import new_id
 from tests.storage.rows import at, conversation, message
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = Store.open(database_url)
-    await opened.migrate()
-    yield opened
-    await opened.close()
 
 
 def thread(conversation_id: str, sender: str = "P1", recipient: str = "P2") -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.storage.rows import Row
 from steeple.types import new_id
+
+log = logging.getLogger(__name__)
 
 MessageListener = Callable[[Principal, Row, Row], Awaitable[None]]
 """Called after a message is stored and fanned out: (sender, message, conversation)."""
@@ -98,7 +101,12 @@ class MessageService:
                                 message)
         await self._conversations.announce_message(conversation)
         for listener in self.listeners:
-            await listener(principal, message, conversation)
+            try:
+                await listener(principal, message, conversation)
+            except Exception:
+                # The message is stored and delivered: a failed follow-up never fails it.
+                log.exception("after-message step %s failed for %s",
+                              getattr(listener, "__qualname__", listener), message["id"])
 
     async def _edit_draft(self, principal: Principal, message_id: str,
                           entry: dict[str, Any]) -> Row:

@@ -7,8 +7,6 @@ hello), and private-message threads are handled by
 
 from __future__ import annotations
 
-import logging
-
 from steeple import access
 from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
@@ -17,8 +15,6 @@ from steeple.services.context import Context
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import new_id
-
-log = logging.getLogger(__name__)
 
 NOTIFICATION_CONTENT = 45
 SILENT_TYPES = frozenset({access.LIVE, access.LIVE_HOST, PM_CONTENT_TYPE})
@@ -33,13 +29,10 @@ class NotificationService:
     # --- after a message (a MessageService listener) -------------------------------------
 
     async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
-        """Notify the conversation's earlier posters; a failure here never fails the post."""
+        """Notify the conversation's earlier posters."""
         if conversation.get("contentType") in SILENT_TYPES:
             return
-        try:
-            await self._notify_posters(message, conversation)
-        except Exception:
-            log.exception("notifying posters of conversation %s failed", conversation["id"])
+        await self._notify_posters(message, conversation)
 
     async def _notify_posters(self, message: Row, conversation: Row) -> None:
         church_id = conversation["churchId"]

@@ -11,7 +11,6 @@ clears the flag.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from steeple import access, validation
@@ -22,8 +21,6 @@ from steeple.services.context import Context
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, new_id
-
-log = logging.getLogger(__name__)
 
 
 class PrivateMessageService:
@@ -154,10 +151,7 @@ class PrivateMessageService:
         """Flag the other person of the thread and tell their ``alerts`` sockets."""
         if conversation.get("contentType") != PM_CONTENT_TYPE:
             return
-        try:
-            await self._flag_recipient(message, conversation)
-        except Exception:
-            log.exception("private-message alert for %s failed", conversation["id"])
+        await self._flag_recipient(message, conversation)
 
     async def _flag_recipient(self, message: Row, conversation: Row) -> None:
         thread = await self._store.private_messages.for_conversation(conversation["id"])
