@@ -19,6 +19,8 @@ class ConnectionRepository:
 
     async def replace(self, rows: list[Row]) -> None:
         """Insert rows, each replacing any row with the same (church, room, socket)."""
+        if not rows:
+            return
         async with self._engine.begin() as db:
             for row in rows:
                 await db.execute(delete(t).where(_same_socket_in_room(row)))

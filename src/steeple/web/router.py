@@ -48,6 +48,10 @@ class Router:
         self._routes.append(Route(method.upper(), segments, handler, returns_list))
         self._routes.sort(key=lambda r: (len(r.segments), r.specificity))
 
+    def routes(self) -> list[Route]:
+        """Every registered route, most specific first."""
+        return list(self._routes)
+
     def route(self, method: str, path: str, *, returns_list: bool = False
               ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
