@@ -30,6 +30,13 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     add("--encryption-key", help="32-byte key for host-chat room ids (ENCRYPTION_KEY)")
     add("--database-url", help="DATABASE_URL (default sqlite: ./steeple.db)")
     add("--redis-url", help="REDIS_URL for DELIVERY_PROVIDER=redis")
+    add("--trusted-proxies", type=_csv,
+        help="TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For is believed")
+    add("--cors-origins", type=_csv, help="CORS_ORIGINS: origins allowed to call (default *)")
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -14,6 +14,8 @@ from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry, Gauge
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from steeple.auth.hostchat import HostChatCipher
 from steeple.auth.pseudonym import Pseudonymizer
@@ -123,9 +125,13 @@ class Node:
         self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
         self.registry = CollectorRegistry()
         self.router = Router()
-        self.app = WebApp(self.router, settings.jwt_secret,
-                          ClientAddress(settings.trusted_proxies),
-                          websocket=self._websocket if settings.self_hosted else None)
+        web = WebApp(self.router, settings.jwt_secret, ClientAddress(settings.trusted_proxies),
+                     websocket=self._websocket if settings.self_hosted else None)
+        # ChurchApps web apps call the API from their own origin, with a bearer token
+        # (no cookies), as they do upstream.
+        self.app: ASGIApp = CORSMiddleware(
+            web, allow_origins=list(settings.cors_origins), allow_headers=["*"],
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"], max_age=86400)
         self._register_routes()
         self._edge: SocketEdge | None = None
         self._http: uvicorn.Server | None = None
@@ -259,7 +265,7 @@ def _connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-def create_app(settings: Settings) -> WebApp:
+def create_app(settings: Settings) -> ASGIApp:
     """The HTTP app of a node (for ASGI servers and Lambda); call ``Node`` for a full node."""
     return Node(settings).app
 

@@ -38,6 +38,7 @@ class Settings:
     node_id: str = ""
     node_ttl: float = 10.0
     trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ("*",)
     ping_interval: float = 30.0
     socket_buffer_limit: int = 1 << 20
     attendance_interval: float = 0.25
@@ -111,6 +112,7 @@ class Settings:
             "node_id": env.get("NODE_ID", ""),
             "node_ttl": _float(env, "NODE_TTL", 10.0),
             "trusted_proxies": _list(env.get("TRUSTED_PROXIES", "")),
+            "cors_origins": _list(env.get("CORS_ORIGINS", "*")) or ("*",),
             "aws_endpoint_url": env.get("APIGATEWAY_ENDPOINT", ""),
             "aws_region": env.get("AWS_REGION", "us-east-1"),
             "aws_stage": env.get("STAGE", ""),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 from steeple.delivery.aws import AwsDelivery
@@ -45,7 +45,7 @@ class LambdaRuntime:
         self.enter()
         return self.loop.run_until_complete(self.invoke(work))
 
-    async def invoke(self, work: Coroutine[Any, Any, T]) -> T:
+    async def invoke(self, work: Awaitable[T]) -> T:
         try:
             await self._prepare()
             return await work
