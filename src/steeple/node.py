@@ -116,7 +116,8 @@ class Node:
             attendance=Attendance(self.store.connections.viewers, self._publish,
                                   settings.attendance_interval,
                                   settings.attendance_viewer_limit,
-                                  settle=self.delivery.spans_nodes),
+                                  settle=self.delivery.spans_nodes,
+                                  blocked=self.store.blocked_ips.for_room),
             clock=Clock(), pseudonyms=Pseudonymizer(settings.pseudonym_secret),
             cipher=HostChatCipher(settings.encryption_key),
         )

@@ -11,6 +11,10 @@ With several nodes (``settle=True``) each node coalesces on its own, so frames f
 two nodes can cross on the way and leave a socket showing the older count. Each node
 therefore sends one more, "settling", frame once the room has been quiet for two
 intervals: every node's last frame then describes the same final state.
+
+A join also owes the room its ``blockedIp`` list (PROTOCOL.md 4). It rides the same
+coalesced flush: a storm of N single joins sends the list a bounded number of times
+instead of N times to up to N sockets.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from steeple.types import ALERTS_ROOM, Room
 log = logging.getLogger(__name__)
 
 ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
+BlockQuery = Callable[[Room], Awaitable[list[str]]]
 Publish = Callable[[Room, str, object], Awaitable[None]]
 
 VIEWERS_PER_INTERVAL = 250
@@ -45,8 +50,11 @@ class Attendance:
     """Schedules, coalesces and sends attendance frames."""
 
     def __init__(self, viewers: ViewerQuery, publish: Publish, interval: float,
-                 viewer_limit: int, settle: bool = False) -> None:
+                 viewer_limit: int, settle: bool = False,
+                 blocked: BlockQuery | None = None) -> None:
         self._viewers = viewers
+        self._blocked = blocked
+        self._owe_blocks: set[Room] = set()
         self._publish = publish
         self._interval = interval
         self._limit = viewer_limit
@@ -56,10 +64,15 @@ class Attendance:
         self._settling: dict[Room, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def touch(self, room: Room) -> None:
-        """Note that the room's membership changed; a frame follows within ``interval``."""
+    def touch(self, room: Room, joined: bool = False) -> None:
+        """Note that the room's membership changed; a frame follows within ``interval``.
+
+        ``joined``: someone joined, so the room's ``blockedIp`` list follows too.
+        """
         if room[1] == ALERTS_ROOM:
             return
+        if joined and self._blocked is not None:
+            self._owe_blocks.add(room)
         settling = self._settling.pop(room, None)
         if settling is not None:
             settling.cancel()
@@ -90,6 +103,9 @@ class Attendance:
             if not total:
                 del self._sizes[room]
             await self._publish(room, "attendance", attendance_data(room[1], rows, total))
+            if room in self._owe_blocks and self._blocked is not None:
+                self._owe_blocks.discard(room)
+                await self._publish(room, "blockedIp", await self._blocked(room))
         except Exception:
             log.exception("attendance for %s failed", room)
         if self._settle and not settling and room not in self._due:

@@ -1,4 +1,4 @@
-"""A burst of joins to one room costs far fewer attendance frames than joins."""
+"""A burst of joins to one room costs far fewer attendance and blockedIp frames than joins."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ async def test_burst_of_joins_is_coalesced(default_node: Node) -> None:
             frames = len(first.pending("attendance")) + 1  # all it got during the burst
             assert len(final["data"]["viewers"]) == JOINS
             assert frames <= JOINS // 5, f"{frames} attendance frames for {JOINS} joins"
+            # Each join owes the room its block list: that is coalesced too.
+            blocked = await first.next("blockedIp")
+            lists = len(first.pending("blockedIp")) + 1
+            assert blocked["data"] == [] and lists <= JOINS // 5, f"{lists} blockedIp frames"
         finally:
             for other in others:
                 other.abort()

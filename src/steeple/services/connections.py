@@ -78,9 +78,7 @@ class ConnectionService:
     async def _announce_room(self, room: Room) -> None:
         if room[1] == ALERTS_ROOM:
             return
-        self._ctx.attendance.touch(room)
-        blocked = await self._store.blocked_ips.for_room(room)
-        await self._ctx.publish(room, "blockedIp", blocked)
+        self._ctx.attendance.touch(room, joined=True)
 
     async def leave(self, principal: Principal, room: Room, socket_id: str) -> None:
         await self._conversations.require_room_reader(principal, room)
