@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/fanout.py --sockets 1000,5000
+	$(PY) bench/joins.py --viewers 1000,5000
 
 services:
 	sh scripts/ensure-services.sh

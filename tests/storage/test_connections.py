@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from steeple.storage.store import Store
 from tests.storage.rows import connection
 
@@ -67,3 +69,11 @@ async def test_highest_anonymous_number_reads_only_anonymous_underscore_names(
     await store.connections.replace([connection(f"s{i}", n) for i, n in enumerate(names)])
     await store.connections.replace([connection("o", "Anonymous_77", OTHER)])
     assert await store.connections.highest_anonymous_number(ROOM) == 12
+
+
+async def test_concurrent_joins_of_one_socket_leave_one_row(store: Store) -> None:
+    """Joins committed together (group commit) still replace one another."""
+    await asyncio.gather(*(store.new_connections.add([connection("s1", f"Name {i}")])
+                           for i in range(5)))
+    rows = await store.connections.in_room(ROOM)
+    assert [(r["socketId"], r["displayName"]) for r in rows] == [("s1", "Name 4")]

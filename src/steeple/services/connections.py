@@ -37,7 +37,7 @@ class ConnectionService:
             await self._conversations.require_room_reader(principal, _room(row))
         for row in rows:
             row["displayName"] = await self._display_name(_room(row), row["displayName"])
-        await self._store.connections.replace(rows)
+        await self._store.new_connections.add(rows)
         for row in rows:
             await self._ctx.delivery.join(_delivery_room(row), row["socketId"])
         for room in dict.fromkeys(_room(r) for r in rows):

@@ -19,6 +19,9 @@ class ConnectionRepository:
 
     async def replace(self, rows: list[Row]) -> None:
         """Insert rows, each replacing any row with the same (church, room, socket)."""
+        # The last of several rows for one (church, room, socket) wins, as if in turn.
+        rows = list({(r["churchId"], r["conversationId"], r["socketId"]): r
+                     for r in rows}.values())
         if not rows:
             return
         async with self._engine.begin() as db:

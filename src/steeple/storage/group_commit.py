@@ -1,10 +1,10 @@
-"""Group commit: posts that arrive while a commit is running share the next one.
+"""Group commit: writes that arrive while a commit is running share the next one.
 
-Under load a live room gets many posts at once. Committing them together costs one
-transaction instead of many (SQLite has one writer; every database has a commit
-cost), and their frames then leave in the same event-loop tick, so the socket edge
-writes several frames to each socket in one system call. With one post at a time
-nothing waits: a lone post is committed at once.
+Under load a live room gets many posts (and, as a stream starts, many joins) at
+once. Committing them together costs one transaction instead of many (SQLite has one
+writer; every database has a commit cost), and the frames of those posts then leave
+in the same event-loop tick, so the socket edge writes several frames to each socket
+in one system call. With one write at a time nothing waits: it is committed at once.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class GroupCommit:
             try:
                 await self._commit([row for rows, _ in batch for row in rows])
             except Exception:
-                # One bad post must not fail its neighbours: retry them one by one.
+                # One bad write must not fail its neighbours: retry them one by one.
                 await self._commit_each(batch)
                 continue
             for _, done in batch:

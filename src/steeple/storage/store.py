@@ -20,6 +20,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.connections = ConnectionRepository(engine)
+        self.new_connections = GroupCommit(self.connections.replace)
         self.conversations = ConversationRepository(engine)
         self.messages = MessageRepository(engine)
         self.new_messages = GroupCommit(self.messages.add)
