@@ -48,8 +48,14 @@ async def join_one_by_one(port: int, socket_ids: list[str], concurrency: int) ->
         try:
             for socket_id in todo:
                 room = (await client.get(CURRENT))["id"]
-                body = [{"churchId": CHURCH_ID, "conversationId": room,
-                         "socketId": socket_id, "displayName": "Anonymous "}]
+                body = [
+                    {
+                        "churchId": CHURCH_ID,
+                        "conversationId": room,
+                        "socketId": socket_id,
+                        "displayName": "Anonymous ",
+                    }
+                ]
                 await client.post("/messaging/connections", body)
         finally:
             client.close()
@@ -71,9 +77,14 @@ async def storm(viewers: int, concurrency: int, core: int | None) -> dict[str, f
             await join_one_by_one(server.http_port, ids, concurrency)
             joined = time.perf_counter() - started
             await wait_quiet(counters, 2 * 0.25 * max(1, viewers / 250), 120)
-            return {"viewers": viewers, "joins_per_s": viewers / joined, "join_s": joined,
-                    "frames": counters.other, "frames_per_join": counters.other / viewers,
-                    "mib": counters.other_bytes / 2**20}
+            return {
+                "viewers": viewers,
+                "joins_per_s": viewers / joined,
+                "join_s": joined,
+                "frames": counters.other,
+                "frames_per_join": counters.other / viewers,
+                "mib": counters.other_bytes / 2**20,
+            }
         finally:
             client.close()
             stop_server(server)
@@ -89,11 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     raise_fd_limit(max(counts) * 2 + 1000)
     core = pin_generator(args.no_pin)
     results = [uvloop.run(storm(n, args.concurrency, core)) for n in counts]
-    print(f"{'viewers':>8} {'joins/s':>9} {'join s':>7} {'frames':>9} {'frames/join':>11} "
-          f"{'MiB':>8}")
+    print(
+        f"{'viewers':>8} {'joins/s':>9} {'join s':>7} {'frames':>9} {'frames/join':>11} {'MiB':>8}"
+    )
     for r in results:
-        print(f"{r['viewers']:>8.0f} {r['joins_per_s']:>9,.0f} {r['join_s']:>7.1f} "
-              f"{r['frames']:>9,.0f} {r['frames_per_join']:>11.1f} {r['mib']:>8.1f}")
+        print(
+            f"{r['viewers']:>8.0f} {r['joins_per_s']:>9,.0f} {r['join_s']:>7.1f} "
+            f"{r['frames']:>9,.0f} {r['frames_per_join']:>11.1f} {r['mib']:>8.1f}"
+        )
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"joins-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
