@@ -103,3 +103,14 @@ async def test_no_socket_id_within_the_wait_is_an_error(peer: FakePeer) -> None:
         async with socket:
             pass
     assert socket.socket_id is None
+
+
+async def test_server_pings_are_answered_so_the_heartbeat_keeps_the_socket(node: Node) -> None:
+    async with Socket(node.socket_url, backoff=FAST) as socket:
+        socket_id = await socket.connect()
+        for _ in range(3):
+            # Ping everyone, then a getId round trip: the pong was sent before the
+            # getId, so the server has seen it by the time the answer comes back.
+            assert node.hub.heartbeat() == 0
+            assert await socket.probe()
+        assert node.hub.get(socket_id) is not None and socket.socket_id == socket_id
