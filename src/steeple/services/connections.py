@@ -7,7 +7,7 @@ from typing import Any
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
-from steeple.errors import Unauthorized
+from steeple.errors import RequestError, Unauthorized
 from steeple.hub import Socket
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
@@ -39,9 +39,10 @@ class ConnectionService:
             row["displayName"] = await self._display_name(_room(row), row["displayName"])
         await self._store.new_connections.add(rows)
         for row in rows:
-            await self._ctx.delivery.join(_delivery_room(row), row["socketId"])
+            room = _delivery_room(_room(row), row["personId"])
+            await self._ctx.delivery.join(room, row["socketId"])
         for room in dict.fromkeys(_room(r) for r in rows):
-            await self._announce_room(room)
+            self._ctx.attendance.touch(room, joined=True)  # ignores the alerts room
         return rows
 
     def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
@@ -75,16 +76,10 @@ class ConnectionService:
         self._anonymous_counters[room] = number + 1
         return f"Anonymous_{number + 1}"
 
-    async def _announce_room(self, room: Room) -> None:
-        if room[1] == ALERTS_ROOM:
-            return
-        self._ctx.attendance.touch(room, joined=True)
-
     async def leave(self, principal: Principal, room: Room, socket_id: str) -> None:
         await self._conversations.require_room_reader(principal, room)
         await self._store.connections.remove(room, socket_id)
-        row = {"churchId": room[0], "conversationId": room[1], "personId": principal.person_id}
-        await self._ctx.delivery.leave(_delivery_room(row), socket_id)
+        await self._ctx.delivery.leave(_delivery_room(room, principal.person_id), socket_id)
         self._ctx.attendance.touch(room)
 
     async def set_name(self, principal: Principal, body: Any) -> list[Row]:
@@ -103,7 +98,7 @@ class ConnectionService:
     async def _may_read(self, principal: Principal, room: Room) -> bool:
         try:
             await self._conversations.require_room_reader(principal, room)
-        except Exception:
+        except RequestError:
             return False
         return True
 
@@ -142,9 +137,9 @@ def _room(row: Row) -> Room:
     return (row["churchId"], row["conversationId"])
 
 
-def _delivery_room(row: Row) -> Room:
-    """Where delivery indexes the row's socket: ``alerts`` rows per person, so a
+def _delivery_room(room: Room, person_id: str | None) -> Room:
+    """Where delivery indexes a socket of the room: ``alerts`` per person, so a
     person's notifications reach only that person's sockets."""
-    if row["conversationId"] == ALERTS_ROOM:
-        return person_alerts_room(row["churchId"], row["personId"] or "")
-    return _room(row)
+    if room[1] == ALERTS_ROOM:
+        return person_alerts_room(room[0], person_id or "")
+    return room

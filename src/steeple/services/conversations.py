@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from datetime import timedelta
 from typing import Any
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
+from steeple.cache import TtlCache
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.context import Context
 from steeple.storage.rows import Row
@@ -27,8 +27,8 @@ class ConversationService:
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._current: dict[tuple[str, str, str], tuple[float, Row]] = {}
-        self._cache: dict[str, tuple[float, Row]] = {}
+        self._current: TtlCache[tuple[str, str, str], Row] = TtlCache(CACHE_SECONDS)
+        self._cache: TtlCache[str, Row] = TtlCache(CACHE_SECONDS)
 
     # --- lookups and access ---------------------------------------------------------
 
@@ -39,17 +39,12 @@ class ConversationService:
         the database for callers that show them.
         """
         hit = None if fresh else self._cache.get(conversation_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        if hit is not None:
+            return hit
         row = await self._store.conversations.get(conversation_id)
         if row is not None:
-            self._remember(row)
+            self._cache.put(conversation_id, row)
         return row
-
-    def _remember(self, row: Row) -> None:
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[row["id"]] = (time.monotonic() + CACHE_SECONDS, row)
 
     async def thread(self, conversation: Row) -> tuple[str, str] | None:
         if conversation.get("contentType") != "privateMessage":
@@ -111,28 +106,22 @@ class ConversationService:
         cached = self._current.get(key)
         # A live stream's viewers all ask for the same room within minutes: answer
         # from memory while it is fresh and still inside its 24 h window.
-        if cached and cached[0] > time.monotonic() and cached[1]["dateCreated"] >= since:
-            return cached[1]
+        if cached is not None and cached["dateCreated"] >= since:
+            return cached
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
             found = await self._store.conversations.newest_for_content(*key, since)
             if found is not None:
-                self._remember_current(key, found)
-                return found
+                return self._current.put(key, found)
             row = self._new_row(church_id, content_type, content_id,
                                 title=f"{content_type} #{content_id}", visibility="public",
                                 allow_anonymous=public)
             await self._store.conversations.insert(row)
-            self._remember_current(key, row)
+            self._current.put(key, row)
         await self._announce(row, "created")
         return row
-
-    def _remember_current(self, key: tuple[str, str, str], row: Row) -> None:
-        if len(self._current) > 10_000:
-            self._current.clear()
-        self._current[key] = (time.monotonic() + CACHE_SECONDS, row)
 
     def _new_row(self, church_id: str, content_type: str, content_id: str, *, title: str,
                  visibility: str, allow_anonymous: bool, group_id: str | None = None) -> Row:
@@ -187,7 +176,7 @@ class ConversationService:
                 raise Unauthorized()
             row = {**existing, **{k: row[k] for k in row if k not in _KEPT_ON_UPDATE}}
             await self._store.conversations.save(row)
-            self._cache.pop(row["id"], None)
+            self._cache.discard(row["id"])
             return row
         if entry["id"]:
             row["id"] = entry["id"]
@@ -200,8 +189,8 @@ class ConversationService:
             raise Unauthorized()
         if not await self._store.conversations.delete(church_id, conversation_id):
             raise NotFound("conversation not found")
-        self._cache.pop(conversation_id, None)
-        self._current = {k: v for k, v in self._current.items() if v[1]["id"] != conversation_id}
+        self._cache.discard(conversation_id)
+        self._current.discard_where(lambda row: row["id"] == conversation_id)
 
 
 def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:

@@ -8,11 +8,11 @@ a host behind the same NAT as a troll cannot lock themselves out.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
+from steeple.cache import TtlCache
 from steeple.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from steeple.services.context import Context
 from steeple.storage.rows import Row
@@ -32,7 +32,7 @@ class ModerationService:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._store = ctx.store
-        self._blocks: dict[Room, tuple[float, frozenset[str]]] = {}
+        self._blocks: TtlCache[Room, frozenset[str]] = TtlCache(BLOCKS_CACHE_SECONDS)
 
     # --- blocked addresses -------------------------------------------------------------------
 
@@ -63,20 +63,13 @@ class ModerationService:
     async def _blocked_in(self, room: Room) -> frozenset[str]:
         """The room's blocked pseudonyms; cached, since every post asks."""
         cached = self._blocks.get(room)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        return self._remember(room, await self._store.blocked_ips.for_room(room))
-
-    def _remember(self, room: Room, blocked: list[str]) -> frozenset[str]:
-        if len(self._blocks) > 10_000:
-            self._blocks.clear()
-        found = frozenset(blocked)
-        self._blocks[room] = (time.monotonic() + BLOCKS_CACHE_SECONDS, found)
-        return found
+        if cached is not None:
+            return cached
+        return self._blocks.put(room, frozenset(await self._store.blocked_ips.for_room(room)))
 
     async def _announce(self, room: Room) -> None:
         blocked = await self._store.blocked_ips.for_room(room)
-        self._remember(room, blocked)
+        self._blocks.put(room, frozenset(blocked))
         await self._ctx.publish(room, "blockedIp", blocked)
 
     async def guard(self, principal: Principal, conversation: Row, address: str) -> None:

@@ -11,6 +11,7 @@ import orjson
 
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, ConfigError, PayloadTooLarge
+from steeple.validation import path_id
 
 MAX_BODY = 256 * 1024
 _UNSET = object()
@@ -29,6 +30,10 @@ class Call:
     def query(self, name: str) -> str | None:
         values = parse_qs(self.query_string.decode("latin-1")).get(name)
         return values[0] if values else None
+
+    def path_id(self, name: str, max_length: int = 64) -> str:
+        """The path parameter ``name``, which must be an id (400 otherwise)."""
+        return path_id(self.params[name], name, max_length)
 
     def json(self) -> Any:
         if self._json is _UNSET:

@@ -121,7 +121,7 @@ class EdgeSocket(asyncio.Protocol):
         self._pending = []
         if self.open:
             self.open = False
-            self._edge.closed(self.socket_id)
+            self._edge.lifecycle.closed(self.socket_id)
 
     def _handshake(self, ws: ServerProtocol, request: Request) -> None:
         response = ws.accept(request)
@@ -129,7 +129,7 @@ class EdgeSocket(asyncio.Protocol):
         ws.send_response(response)
         if response.status_code == 101:
             self.open = True
-            self._edge.opened(self)
+            self._edge.lifecycle.opened(self)
 
     def _queue_protocol_output(self, ws: ServerProtocol) -> None:
         for chunk in ws.data_to_send():
@@ -204,12 +204,6 @@ class SocketEdge:
             lambda: EdgeSocket(self), host, port, backlog=4096, reuse_address=True
         )
         return int(self._server.sockets[0].getsockname()[1])
-
-    def opened(self, socket: EdgeSocket) -> None:
-        self.lifecycle.opened(socket)
-
-    def closed(self, socket_id: str) -> None:
-        self.lifecycle.closed(socket_id)
 
     async def stop(self) -> None:
         if self._server is not None:

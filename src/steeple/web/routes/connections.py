@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.connections import ConnectionService
-from steeple.validation import path_id, path_socket_id
+from steeple.validation import path_socket_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -31,5 +31,5 @@ def register(router: Router, connections: ConnectionService) -> None:
 
 
 def _room(call: Call) -> tuple[str, str]:
-    return (path_id(call.params["churchId"], "churchId"),
-            path_id(call.params["conversationId"], "conversationId"))
+    return (call.path_id("churchId"),
+            call.path_id("conversationId"))

@@ -21,8 +21,8 @@ def register(router: Router, conversations: ConversationService, views: Conversa
     @router.route("GET", BASE + "/current/:churchId/:contentType/:contentId")
     async def current(call: Call) -> Any:
         return await conversations.current(
-            call.principal, path_id(call.params["churchId"], "churchId"),
-            path_id(call.params["contentType"], "contentType"), call.params["contentId"])
+            call.principal, call.path_id("churchId"),
+            call.path_id("contentType"), call.params["contentId"])
 
     @router.route("POST", BASE + "/ensure")
     async def ensure(call: Call) -> Any:
@@ -39,8 +39,8 @@ def register(router: Router, conversations: ConversationService, views: Conversa
     @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
     async def pages(call: Call) -> Any:
         return await views.pages(
-            call.principal, path_id(call.params["contentType"], "contentType"),
-            path_id(call.params["contentId"], "contentId"),
+            call.principal, call.path_id("contentType"),
+            call.path_id("contentId"),
             validation.positive_int(call.query("page"), "page", 1, 100_000),
             validation.positive_int(call.query("limit"), "limit", 20, 200))
 
@@ -57,20 +57,20 @@ def register(router: Router, conversations: ConversationService, views: Conversa
 
     @router.route("GET", BASE + "/posts/group/:groupId", returns_list=True)
     async def group_posts(call: Call) -> Any:
-        return await views.posts(call.principal, path_id(call.params["groupId"], "groupId"))
+        return await views.posts(call.principal, call.path_id("groupId"))
 
     @router.route("GET", BASE + "/:churchId/:id")
     async def one(call: Call) -> Any:
         return await conversations.readable(call.principal,
-                                            path_id(call.params["churchId"], "churchId"),
-                                            path_id(call.params["id"], "id"), fresh=True)
+                                            call.path_id("churchId"),
+                                            call.path_id("id"), fresh=True)
 
     @router.route("GET", BASE + "/:churchId/:contentType/:contentId", returns_list=True)
     async def for_content(call: Call) -> Any:
         return await conversations.for_content(
-            call.principal, path_id(call.params["churchId"], "churchId"),
-            path_id(call.params["contentType"], "contentType"),
-            path_id(call.params["contentId"], "contentId"))
+            call.principal, call.path_id("churchId"),
+            call.path_id("contentType"),
+            call.path_id("contentId"))
 
     @router.route("POST", BASE)
     async def create(call: Call) -> Any:
@@ -85,6 +85,6 @@ def register(router: Router, conversations: ConversationService, views: Conversa
 
     @router.route("DELETE", BASE + "/:churchId/:id")
     async def delete(call: Call) -> Any:
-        await conversations.delete(call.principal, path_id(call.params["churchId"], "churchId"),
-                                   path_id(call.params["id"], "id"))
+        await conversations.delete(call.principal, call.path_id("churchId"),
+                                   call.path_id("id"))
         return {}

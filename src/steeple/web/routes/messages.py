@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.messages import MessageService
-from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -24,22 +23,22 @@ def register(router: Router, messages: MessageService) -> None:
     async def catchup(call: Call) -> Any:
         return await messages.catchup(
             call.principal,
-            path_id(call.params["churchId"], "churchId"),
-            path_id(call.params["conversationId"], "conversationId"),
+            call.path_id("churchId"),
+            call.path_id("conversationId"),
             call.query("after"),
         )
 
     @router.route("GET", "/messaging/messages/conversation/:conversationId", returns_list=True)
     async def in_conversation(call: Call) -> Any:
-        conversation_id = path_id(call.params["conversationId"], "conversationId")
+        conversation_id = call.path_id("conversationId")
         return await messages.in_conversation(call.principal, conversation_id)
 
     @router.route("GET", "/messaging/messages/:churchId/:id")
     async def one(call: Call) -> Any:
-        return await messages.get(call.principal, path_id(call.params["churchId"], "churchId"),
-                                  path_id(call.params["id"], "id"))
+        return await messages.get(call.principal, call.path_id("churchId"),
+                                  call.path_id("id"))
 
     @router.route("DELETE", "/messaging/messages/:id")
     async def delete(call: Call) -> Any:
-        await messages.delete(call.principal, path_id(call.params["id"], "id"))
+        await messages.delete(call.principal, call.path_id("id"))
         return {"message": "Message deleted successfully"}

@@ -6,7 +6,6 @@ from typing import Any
 
 from steeple.services.notifications import NotificationService
 from steeple.types import ID_LENGTH
-from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -25,8 +24,8 @@ def register(router: Router, notifications: NotificationService) -> None:
     @router.route("POST", BASE + "/markRead/:churchId/:personId")
     async def mark_read(call: Call) -> Any:
         await notifications.mark_read(
-            call.principal, path_id(call.params["churchId"], "churchId", ID_LENGTH),
-            path_id(call.params["personId"], "personId", ID_LENGTH))
+            call.principal, call.path_id("churchId", ID_LENGTH),
+            call.path_id("personId", ID_LENGTH))
         return {}
 
     @router.route("DELETE", BASE + "/my")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from steeple.errors import NotFound
-from steeple.validation import path_id
 from steeple.web.app import Raw
 from steeple.web.call import Call
 from steeple.web.router import Router
@@ -75,8 +74,8 @@ def register(router: Router, socket_port: Callable[[], int], self_hosted: bool,
 
     @router.route("GET", "/stream/:churchId/:serviceId")
     async def stream(call: Call) -> Any:
-        path_id(call.params["churchId"], "churchId")
-        path_id(call.params["serviceId"], "serviceId", SERVICE_ID_LENGTH)
+        call.path_id("churchId")
+        call.path_id("serviceId", SERVICE_ID_LENGTH)
         return files.load("index.html")
 
     @router.route("GET", "/stream/config")

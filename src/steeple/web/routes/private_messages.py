@@ -6,7 +6,6 @@ from typing import Any
 
 from steeple.services.private_messages import PrivateMessageService
 from steeple.types import ID_LENGTH
-from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -24,14 +23,14 @@ def register(router: Router, threads: PrivateMessageService) -> None:
 
     @router.route("GET", BASE + "/existing/:personId")
     async def existing(call: Call) -> Any:
-        person_id = path_id(call.params["personId"], "personId", ID_LENGTH)
+        person_id = call.path_id("personId", ID_LENGTH)
         return await threads.existing(call.principal, person_id)
 
     @router.route("GET", BASE + "/:id")
     async def one(call: Call) -> Any:
-        return await threads.get(call.principal, path_id(call.params["id"], "id", ID_LENGTH))
+        return await threads.get(call.principal, call.path_id("id", ID_LENGTH))
 
     @router.route("DELETE", BASE + "/:id")
     async def delete(call: Call) -> Any:
-        await threads.delete(call.principal, path_id(call.params["id"], "id", ID_LENGTH))
+        await threads.delete(call.principal, call.path_id("id", ID_LENGTH))
         return {"success": True}
