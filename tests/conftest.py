@@ -25,8 +25,7 @@ ENCRYPTION_KEY = "0123456789abcdef0123456789abcdef"
 
 
 def node_settings(database_url: str, **overrides: Any) -> Settings:
-    env = {"JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY,
-           "DATABASE_URL": database_url}
+    env = {"JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY, "DATABASE_URL": database_url}
     values = {"host": "127.0.0.1", "port": 0, "socket_port": 0, "attendance_interval": 0.02}
     values.update(overrides)
     return Settings.from_env(env).override(**values)
@@ -37,8 +36,9 @@ async def _create_postgres() -> str:
 
     name = "steeple_t_" + secrets.token_hex(4)
     url = make_url(POSTGRES_ADMIN_URL)
-    admin = await asyncpg.connect(host=url.host, port=url.port, user=url.username,
-                                  database=url.database)
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     return url.set(database=name).render_as_string(hide_password=False)
@@ -48,8 +48,9 @@ async def _drop_postgres(db_url: str) -> None:
     import asyncpg
 
     url = make_url(POSTGRES_ADMIN_URL)
-    admin = await asyncpg.connect(host=url.host, port=url.port, user=url.username,
-                                  database=url.database)
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
     await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(db_url).database}" WITH (FORCE)')
     await admin.close()
 
@@ -58,8 +59,13 @@ async def _mariadb(statement: str) -> None:
     import aiomysql
 
     url = make_url(MARIADB_ADMIN_URL)
-    conn = await aiomysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                                  password=url.password or "", db=url.database)
+    conn = await aiomysql.connect(
+        host=url.host,
+        port=url.port or 3306,
+        user=url.username,
+        password=url.password or "",
+        db=url.database,
+    )
     async with conn.cursor() as cursor:
         await cursor.execute(statement)
     conn.close()
@@ -136,9 +142,14 @@ async def sockets(node: Node) -> AsyncIterator[Callable[[], Any]]:
 
 
 def token(church: str = "CH1", person: str = "P1", **claims: Any) -> str:
-    return issue_token(JWT_SECRET, church_id=church, person_id=person,
-                       first_name=claims.pop("first_name", "Pat"),
-                       last_name=claims.pop("last_name", person), **claims)
+    return issue_token(
+        JWT_SECRET,
+        church_id=church,
+        person_id=person,
+        first_name=claims.pop("first_name", "Pat"),
+        last_name=claims.pop("last_name", person),
+        **claims,
+    )
 
 
 def auth(church: str = "CH1", person: str = "P1", **claims: Any) -> dict[str, str]:

@@ -11,7 +11,9 @@ from typing import NoReturn
 
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get("STEEPLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "STEEPLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 MARIADB_ADMIN_URL = os.environ.get("STEEPLE_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("STEEPLE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

@@ -10,17 +10,35 @@ from steeple import access
 from steeple.auth.principal import ANONYMOUS, Principal
 
 
-def person(church: str = "CH1", person_id: str = "P1", *, permissions: tuple[str, ...] = (),
-           groups: tuple[str, ...] = (), leads: tuple[str, ...] = ()) -> Principal:
-    return Principal(user_id="u-" + person_id, church_id=church, person_id=person_id,
-                     permissions=frozenset(permissions), group_ids=frozenset(groups),
-                     leader_group_ids=frozenset(leads))
+def person(
+    church: str = "CH1",
+    person_id: str = "P1",
+    *,
+    permissions: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+    leads: tuple[str, ...] = (),
+) -> Principal:
+    return Principal(
+        user_id="u-" + person_id,
+        church_id=church,
+        person_id=person_id,
+        permissions=frozenset(permissions),
+        group_ids=frozenset(groups),
+        leader_group_ids=frozenset(leads),
+    )
 
 
-def room(content_type: str, content_id: str = "G1", church: str = "CH1",
-         **fields: Any) -> dict[str, Any]:
-    row = {"id": "conv1", "churchId": church, "contentType": content_type,
-           "contentId": content_id, "visibility": "public", "allowAnonymousPosts": False}
+def room(
+    content_type: str, content_id: str = "G1", church: str = "CH1", **fields: Any
+) -> dict[str, Any]:
+    row = {
+        "id": "conv1",
+        "churchId": church,
+        "contentType": content_type,
+        "contentId": content_id,
+        "visibility": "public",
+        "allowAnonymousPosts": False,
+    }
     row.update(fields)
     return row
 
@@ -38,11 +56,17 @@ def test_anonymous_public_live_room_is_open_to_everyone() -> None:
         assert access.can_post(who, PUBLIC_LIVE)
 
 
-@pytest.mark.parametrize("changed", [{"visibility": "private"},
-                                     {"allowAnonymousPosts": False},
-                                     {"contentType": "streamingLiveHost"}])
-def test_live_room_without_every_public_flag_is_closed_to_anonymous(changed: dict[str, Any]
-                                                                    ) -> None:
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"visibility": "private"},
+        {"allowAnonymousPosts": False},
+        {"contentType": "streamingLiveHost"},
+    ],
+)
+def test_live_room_without_every_public_flag_is_closed_to_anonymous(
+    changed: dict[str, Any],
+) -> None:
     conversation = {**PUBLIC_LIVE, **changed}
     assert not access.can_read(ANONYMOUS, conversation)
     assert not access.can_post(ANONYMOUS, conversation)
@@ -54,8 +78,9 @@ def test_anonymous_and_other_churches_read_nothing_else() -> None:
         conversation = room(content_type)
         assert not access.can_read(ANONYMOUS, conversation)
         assert not access.can_post(ANONYMOUS, conversation)
-        outsider = person("CH2", permissions=("Content__Edit", "People__Edit"), groups=("G1",),
-                          leads=("G1",))
+        outsider = person(
+            "CH2", permissions=("Content__Edit", "People__Edit"), groups=("G1",), leads=("G1",)
+        )
         assert not access.can_read(outsider, conversation)
 
 
@@ -104,8 +129,7 @@ def test_private_messages_belong_to_the_two_people_of_the_thread() -> None:
     thread = ("P1", "P2")
     assert access.can_read(person(person_id="P1"), dm, thread)
     assert access.can_post(person(person_id="P2"), dm, thread)
-    assert not access.can_read(person(person_id="P3", permissions=("Content__Edit",)), dm,
-                               thread)
+    assert not access.can_read(person(person_id="P3", permissions=("Content__Edit",)), dm, thread)
     assert not access.can_read(person(person_id="P1"), dm)  # no thread: nobody
     assert not access.can_read(person("CH2", "P1"), dm, thread)
 

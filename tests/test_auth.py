@@ -20,9 +20,19 @@ SECRET = "test-secret-0123456789abcdef0123456789"
 
 def claims(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    body = {"id": "u1", "churchId": "CH1", "personId": "P1", "firstName": "Pat",
-            "lastName": "Doe", "email": "pat@example.org", "permissions": ["Chat__Host"],
-            "groupIds": ["G1"], "leaderGroupIds": ["G2"], "iat": now, "exp": now + 600}
+    body = {
+        "id": "u1",
+        "churchId": "CH1",
+        "personId": "P1",
+        "firstName": "Pat",
+        "lastName": "Doe",
+        "email": "pat@example.org",
+        "permissions": ["Chat__Host"],
+        "groupIds": ["G1"],
+        "leaderGroupIds": ["G2"],
+        "iat": now,
+        "exp": now + 600,
+    }
     body.update(changes)
     return body
 
@@ -61,8 +71,9 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 REJECTED: dict[str, Callable[[], str]] = {
-    "forged signature": lambda: jwt.encode(claims(), "another-secret-0123456789abcdef0123",
-                                           algorithm="HS256"),
+    "forged signature": lambda: jwt.encode(
+        claims(), "another-secret-0123456789abcdef0123", algorithm="HS256"
+    ),
     "expired": lambda: jwt.encode(claims(exp=int(time.time()) - 60), SECRET, algorithm="HS256"),
     "alg none": lambda: unsigned({"alg": "none", "typ": "JWT"}, claims()),
     "alg none with signature": lambda: unsigned({"alg": "none"}, claims(), "c2ln"),
@@ -71,8 +82,9 @@ REJECTED: dict[str, Callable[[], str]] = {
     "RS256": lambda: jwt.encode(claims(), RSA_KEY, algorithm="RS256"),
     "ES256": lambda: jwt.encode(claims(), EC_KEY, algorithm="ES256"),
     "tampered claims": lambda: _tampered(),
-    "not yet valid": lambda: jwt.encode(claims(nbf=int(time.time()) + 600), SECRET,
-                                        algorithm="HS256"),
+    "not yet valid": lambda: jwt.encode(
+        claims(nbf=int(time.time()) + 600), SECRET, algorithm="HS256"
+    ),
     "garbage": lambda: "not.a.jwt",
     "two parts": lambda: "abc.def",
     "empty": lambda: "",
@@ -95,13 +107,13 @@ def test_token_without_user_or_church_is_not_authenticated() -> None:
     for missing in ("id", "churchId"):
         body = claims()
         del body[missing]
-        assert not decode_token(jwt.encode(body, SECRET, algorithm="HS256"),
-                                SECRET).authenticated
+        assert not decode_token(jwt.encode(body, SECRET, algorithm="HS256"), SECRET).authenticated
 
 
 def test_wrongly_typed_claims_are_ignored_not_trusted() -> None:
-    body = claims(permissions="Content__Edit", groupIds={"G1": True}, leaderGroupIds=None,
-                  personId=["P1"])
+    body = claims(
+        permissions="Content__Edit", groupIds={"G1": True}, leaderGroupIds=None, personId=["P1"]
+    )
     principal = decode_token(jwt.encode(body, SECRET, algorithm="HS256"), SECRET)
     assert principal.authenticated
     assert principal.permissions == frozenset() and principal.group_ids == frozenset()

@@ -33,8 +33,7 @@ def problem(response: httpx.Response, status: int, *words: str) -> str:
 
 
 def message(room: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    body = {"churchId": "CH1", "conversationId": room["id"], "content": "hi",
-            "displayName": "Ann"}
+    body = {"churchId": "CH1", "conversationId": room["id"], "content": "hi", "displayName": "Ann"}
     body.update(changes)
     return body
 
@@ -42,18 +41,19 @@ def message(room: dict[str, Any], **changes: Any) -> dict[str, Any]:
 MALFORMED = [
     (b"{not json", ("JSON",)),
     (b"", ("JSON body is required",)),
-    (b"[{\"churchId\": \"CH1\",]", ("JSON",)),
+    (b'[{"churchId": "CH1",]', ("JSON",)),
     (b"\xff\xfe garbage", ("JSON",)),
     (b"[" * 5000 + b"]" * 5000, ("JSON",)),
-    (b"\"\\ud800\"", ("JSON",)),
+    (b'"\\ud800"', ("JSON",)),
 ]
 
 
 async def test_malformed_json_is_400(http: httpx.AsyncClient) -> None:
     for raw, words in MALFORMED:
         for path in ("/connections", "/messages/send", "/connections/setName"):
-            response = await http.post(path, content=raw,
-                                       headers={"content-type": "application/json"})
+            response = await http.post(
+                path, content=raw, headers={"content-type": "application/json"}
+            )
             problem(response, 400, *words)
 
 
@@ -84,8 +84,9 @@ BAD_MESSAGE_FIELDS: list[tuple[dict[str, Any], tuple[str, ...]]] = [
 ]
 
 
-async def test_missing_and_wrongly_typed_message_fields(http: httpx.AsyncClient,
-                                                        room: dict[str, Any]) -> None:
+async def test_missing_and_wrongly_typed_message_fields(
+    http: httpx.AsyncClient, room: dict[str, Any]
+) -> None:
     for changes, words in BAD_MESSAGE_FIELDS:
         body = message(room, **changes)
         if changes.get("churchId", "") is None:
@@ -106,16 +107,25 @@ BAD_CONNECTION_FIELDS: list[tuple[dict[str, Any], tuple[str, ...]]] = [
 
 async def test_bad_connection_entries(http: httpx.AsyncClient, room: dict[str, Any]) -> None:
     for changes, words in BAD_CONNECTION_FIELDS:
-        body = {"churchId": "CH1", "conversationId": room["id"], "socketId": "abcdefghijk",
-                "displayName": "Ann", **changes}
+        body = {
+            "churchId": "CH1",
+            "conversationId": room["id"],
+            "socketId": "abcdefghijk",
+            "displayName": "Ann",
+            **changes,
+        }
         problem(await http.post("/connections", json=[body]), 400, *words)
 
 
 async def test_oversized_input_is_413(http: httpx.AsyncClient, room: dict[str, Any]) -> None:
     megabyte = "x" * (1 << 20)
     problem(await http.post("/messages/send", json=[message(room, content=megabyte)]), 413)
-    problem(await http.post("/messages/send", json=[message(room, content="y" * 40_000)]), 413,
-            "content", "longer")
+    problem(
+        await http.post("/messages/send", json=[message(room, content="y" * 40_000)]),
+        413,
+        "content",
+        "longer",
+    )
     many = [message(room)] * 501
     problem(await http.post("/messages/send", json=many), 413, "at most")
 
@@ -149,8 +159,7 @@ async def test_odd_ids_in_paths_are_400(http: httpx.AsyncClient) -> None:
         problem(await http.get(path, headers=MEMBER), 400)
 
 
-async def test_bad_catchup_cursor_is_400(http: httpx.AsyncClient, room: dict[str, Any]
-                                        ) -> None:
+async def test_bad_catchup_cursor_is_400(http: httpx.AsyncClient, room: dict[str, Any]) -> None:
     url = f"/messages/catchup/CH1/{room['id']}"
     problem(await http.get(url, params={"after": "../x"}), 400, "after")
     problem(await http.get(url, params={"after": "é"}), 400, "after")
@@ -158,8 +167,10 @@ async def test_bad_catchup_cursor_is_400(http: httpx.AsyncClient, room: dict[str
 
 async def test_raw_dot_segments_never_reach_another_route(node: Node) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", node.http_port)
-    writer.write(b"GET /messaging/messages/catchup/CH1/../../health HTTP/1.1\r\n"
-                 b"Host: test\r\nConnection: close\r\n\r\n")
+    writer.write(
+        b"GET /messaging/messages/catchup/CH1/../../health HTTP/1.1\r\n"
+        b"Host: test\r\nConnection: close\r\n\r\n"
+    )
     reply = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     await writer.wait_closed()
@@ -180,7 +191,8 @@ async def test_undecryptable_host_chat_ids_are_4xx(http: httpx.AsyncClient) -> N
     headers = auth("CH1", "P1", permissions=["Chat__Host"])
     for content_id in UNDECRYPTABLE:
         response = await http.get(
-            f"/conversations/current/CH1/streamingLiveHost/{content_id}", headers=headers)
+            f"/conversations/current/CH1/streamingLiveHost/{content_id}", headers=headers
+        )
         assert response.status_code in (400, 401), (content_id, response.text)
         assert isinstance(response.json(), dict)
 
@@ -193,25 +205,40 @@ async def test_unknown_routes_and_methods(http: httpx.AsyncClient) -> None:
     assert response.status_code == 404 and "error" in response.json()
 
 
-async def test_bad_batches_store_nothing(node: Node, http: httpx.AsyncClient,
-                                         room: dict[str, Any]) -> None:
-    sent = await http.post("/messages/send", json=[message(room, content="kept?"),
-                                                   message(room, content=42)])
+async def test_bad_batches_store_nothing(
+    node: Node, http: httpx.AsyncClient, room: dict[str, Any]
+) -> None:
+    sent = await http.post(
+        "/messages/send", json=[message(room, content="kept?"), message(room, content=42)]
+    )
     problem(sent, 400, "content")
-    joined = await http.post("/connections", json=[
-        {"churchId": "CH1", "conversationId": room["id"], "socketId": "abcdefghijk"},
-        {"churchId": "CH1", "conversationId": room["id"], "socketId": "bad id!"}])
+    joined = await http.post(
+        "/connections",
+        json=[
+            {"churchId": "CH1", "conversationId": room["id"], "socketId": "abcdefghijk"},
+            {"churchId": "CH1", "conversationId": room["id"], "socketId": "bad id!"},
+        ],
+    )
     problem(joined, 400, "socketId")
-    group = [{"contentType": "group", "contentId": "G1", "groupId": "G1", "title": "ok"},
-             {"contentType": "group", "contentId": "G1", "allowAnonymousPosts": "maybe"}]
-    problem(await http.post("/conversations", json=group, headers=MEMBER), 400,
-            "allowAnonymousPosts")
-    posted = await http.post("/messages", headers=MEMBER, json=[
-        {"conversationId": room["id"], "content": "fine"},
-        {"conversationId": room["id"], "content": "x", "displayName": ["no"]}])
+    group = [
+        {"contentType": "group", "contentId": "G1", "groupId": "G1", "title": "ok"},
+        {"contentType": "group", "contentId": "G1", "allowAnonymousPosts": "maybe"},
+    ]
+    problem(
+        await http.post("/conversations", json=group, headers=MEMBER), 400, "allowAnonymousPosts"
+    )
+    posted = await http.post(
+        "/messages",
+        headers=MEMBER,
+        json=[
+            {"conversationId": room["id"], "content": "fine"},
+            {"conversationId": room["id"], "content": "x", "displayName": ["no"]},
+        ],
+    )
     problem(posted, 400, "displayName")
-    missing = await http.post("/messages/send", json=[message(room),
-                                                      message(room, conversationId="nope")])
+    missing = await http.post(
+        "/messages/send", json=[message(room), message(room, conversationId="nope")]
+    )
     assert missing.status_code in (401, 404)
 
     assert await node.store.messages.in_conversation(room["id"]) == []
@@ -224,7 +251,8 @@ async def test_bad_batches_store_nothing(node: Node, http: httpx.AsyncClient,
     ok = await http.post("/messages/send", json=[message(room, content="still here")])
     assert ok.status_code == 200
     assert [m["content"] for m in await node.store.messages.in_conversation(room["id"])] == [
-        "still here"]
+        "still here"
+    ]
 
 
 async def test_text_edge_values_on_every_database(database_url: str) -> None:
@@ -235,23 +263,38 @@ async def test_text_edge_values_on_every_database(database_url: str) -> None:
         async with httpx.AsyncClient(base_url=running.http_url + "/messaging") as http:
             live = (await http.get("/conversations/current/CH1/streamingLive/svc1")).json()
             for field in ("content", "displayName"):
-                refused = await http.post("/messages/send",
-                                          json=[message(live, **{field: "a\x00b"})])
+                refused = await http.post(
+                    "/messages/send", json=[message(live, **{field: "a\x00b"})]
+                )
                 problem(refused, 400, field, "NUL")
             wide = "🙏" * 100
-            joined = await http.post("/connections", json=[{
-                "churchId": "CH1", "conversationId": live["id"], "socketId": "abcdefghijk",
-                "displayName": wide}])
+            joined = await http.post(
+                "/connections",
+                json=[
+                    {
+                        "churchId": "CH1",
+                        "conversationId": live["id"],
+                        "socketId": "abcdefghijk",
+                        "displayName": wide,
+                    }
+                ],
+            )
             assert joined.status_code == 200, joined.text
-            saved = await http.post("/messages/send", json=[message(live, displayName=wide,
-                                                                    content=wide * 80)])
+            saved = await http.post(
+                "/messages/send", json=[message(live, displayName=wide, content=wide * 80)]
+            )
             assert saved.status_code == 200, saved.text
             assert saved.json()[0]["displayName"] == "🙏" * 45
-            created = await http.post("/conversations", headers=MEMBER, json=[{
-                "contentType": "group", "contentId": "G1", "groupId": "G1",
-                "title": "✝" * 255}])
+            created = await http.post(
+                "/conversations",
+                headers=MEMBER,
+                json=[
+                    {"contentType": "group", "contentId": "G1", "groupId": "G1", "title": "✝" * 255}
+                ],
+            )
             assert created.status_code == 200, created.text
-            assert [m["content"] for m in (await http.get(
-                f"/messages/catchup/CH1/{live['id']}")).json()] == [wide * 80]
+            assert [
+                m["content"] for m in (await http.get(f"/messages/catchup/CH1/{live['id']}")).json()
+            ] == [wide * 80]
     finally:
         await running.stop()

@@ -9,9 +9,20 @@ from steeple.node import Node
 from tests.conftest import auth
 
 BODIES: list[bytes] = [
-    b"", b"{", b"null", b"[]", b"{}", b"[1, 2]", b'"text"', b"[{}]", b'[{"churchId": 5}]',
-    b'{"socketId": ["x"], "name": {"a": 1}}', b'[{"conversationId": "../../etc"}]',
-    b'{"emoji": ""}', b'[{"content": "\\u0000"}]', "[{\"churchId\": \"é\"}]".encode(),
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b"{}",
+    b"[1, 2]",
+    b'"text"',
+    b"[{}]",
+    b'[{"churchId": 5}]',
+    b'{"socketId": ["x"], "name": {"a": 1}}',
+    b'[{"conversationId": "../../etc"}]',
+    b'{"emoji": ""}',
+    b'[{"content": "\\u0000"}]',
+    '[{"churchId": "é"}]'.encode(),
 ]
 PARAMS = ["x", "..", "%2F%2F", "a" * 300, "%00", "%E2%98%83", "CH1"]
 

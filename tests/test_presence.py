@@ -35,10 +35,21 @@ async def _store(sqlite_url: str, viewers: int) -> Store:
     store = Store.open(sqlite_url)
     await store.migrate()
     clock = Clock()
-    await store.connections.replace([
-        {"id": new_id(), "churchId": ROOM[0], "conversationId": ROOM[1], "personId": None,
-         "displayName": f"V{i:03d}", "timeJoined": clock.now(), "socketId": new_id(),
-         "ipAddress": "ip-x"} for i in range(viewers)])
+    await store.connections.replace(
+        [
+            {
+                "id": new_id(),
+                "churchId": ROOM[0],
+                "conversationId": ROOM[1],
+                "personId": None,
+                "displayName": f"V{i:03d}",
+                "timeJoined": clock.now(),
+                "socketId": new_id(),
+                "ipAddress": "ip-x",
+            }
+            for i in range(viewers)
+        ]
+    )
     return store
 
 

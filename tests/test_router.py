@@ -12,6 +12,7 @@ from steeple.web.router import Route, Router
 def named(name: str) -> Any:
     async def handler(call: Any) -> str:
         return name
+
     handler.__name__ = name
     return handler
 
@@ -19,11 +20,18 @@ def named(name: str) -> Any:
 @pytest.fixture
 def router() -> Router:
     r = Router()
-    r.add("GET", "/messaging/conversations/:churchId/:contentType/:contentId", named("content"),
-          returns_list=True)
+    r.add(
+        "GET",
+        "/messaging/conversations/:churchId/:contentType/:contentId",
+        named("content"),
+        returns_list=True,
+    )
     r.add("GET", "/messaging/conversations/posts/group/:groupId", named("group_posts"))
-    r.add("GET", "/messaging/conversations/current/:churchId/:contentType/:contentId",
-          named("current"))
+    r.add(
+        "GET",
+        "/messaging/conversations/current/:churchId/:contentType/:contentId",
+        named("current"),
+    )
     r.add("GET", "/messaging/conversations/:churchId/:id", named("one"))
     r.add("GET", "/messaging/conversations/timeline/ids", named("timeline"))
     r.add("POST", "/messaging/connections/setName", named("set_name"))
@@ -45,13 +53,17 @@ def test_whole_path_matches_case_insensitively_and_params_keep_case(router: Rout
     assert resolve(router, "POST", "/MESSAGING/Connections/SETNAME") == ("set_name", {})
     assert resolve(router, "POST", "/messaging/connections/setname") == ("set_name", {})
     assert resolve(router, "GET", "/Messaging/CONVERSATIONS/AbC/XyZ") == (
-        "one", {"churchId": "AbC", "id": "XyZ"})
+        "one",
+        {"churchId": "AbC", "id": "XyZ"},
+    )
 
 
 def test_percent_decoding_happens_after_the_split(router: Router) -> None:
-    name, params = resolve(router, "GET",
-                           "/messaging/conversations/current/CH1/streamingLiveHost/"
-                           "q%2BaB%2Fc%3D%3D%7CZm9v%2F")
+    name, params = resolve(
+        router,
+        "GET",
+        "/messaging/conversations/current/CH1/streamingLiveHost/q%2BaB%2Fc%3D%3D%7CZm9v%2F",
+    )
     assert name == "current"
     assert params["contentId"] == "q+aB/c==|Zm9v/"
     name, params = resolve(router, "GET", "/messaging/connections/CH1/a%2Fb")
@@ -61,7 +73,9 @@ def test_percent_decoding_happens_after_the_split(router: Router) -> None:
 
 def test_literal_segments_beat_parameters(router: Router) -> None:
     assert resolve(router, "GET", "/messaging/conversations/posts/group/G1") == (
-        "group_posts", {"groupId": "G1"})
+        "group_posts",
+        {"groupId": "G1"},
+    )
     assert resolve(router, "GET", "/messaging/conversations/timeline/ids")[0] == "timeline"
     assert resolve(router, "GET", "/messaging/conversations/Timeline/IDS")[0] == "timeline"
     assert resolve(router, "GET", "/messaging/conversations/CH1/sermon/S1")[0] == "content"

@@ -42,9 +42,11 @@ class TestSocket:
         async with self._arrived:
             self._arrived.notify_all()
 
-    async def next(self, action: str, where: Predicate | None = None,
-                   timeout: float = 5.0) -> dict[str, Any]:
+    async def next(
+        self, action: str, where: Predicate | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """The first frame of ``action`` (matching ``where``) not yet consumed."""
+
         async def find() -> dict[str, Any]:
             async with self._arrived:
                 while True:
@@ -54,6 +56,7 @@ class TestSocket:
                     if self._reader.done():
                         raise ConnectionError(f"socket closed while waiting for {action}")
                     await self._arrived.wait()
+
         return await asyncio.wait_for(find(), timeout)
 
     def pending(self, action: str) -> list[dict[str, Any]]:

@@ -117,7 +117,7 @@ def parse_content_room(conversation_id: str) -> tuple[str, str] | None:
     """``content-{type}-{id}`` -> (type, id); None for any other room name."""
     if not conversation_id.startswith(CONTENT_ROOM_PREFIX):
         return None
-    content_type, sep, content_id = conversation_id[len(CONTENT_ROOM_PREFIX):].partition("-")
+    content_type, sep, content_id = conversation_id[len(CONTENT_ROOM_PREFIX) :].partition("-")
     if not sep or not content_type or not content_id:
         return None
     return content_type, content_id

@@ -22,16 +22,26 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     add("--host", help="address to listen on (HOST; default 0.0.0.0)")
     add("--port", type=int, help="HTTP port (SERVER_PORT or PORT; default 8084)")
     add("--socket-port", type=int, help="WebSocket port in local mode (SOCKET_PORT; 8087)")
-    add("--self-hosted", action="store_const", const=True,
-        help="serve WebSockets on the HTTP port (SELF_HOSTED=1)")
-    add("--delivery-provider", choices=("local", "redis", "aws"),
-        help="DELIVERY_PROVIDER (default local)")
+    add(
+        "--self-hosted",
+        action="store_const",
+        const=True,
+        help="serve WebSockets on the HTTP port (SELF_HOSTED=1)",
+    )
+    add(
+        "--delivery-provider",
+        choices=("local", "redis", "aws"),
+        help="DELIVERY_PROVIDER (default local)",
+    )
     add("--jwt-secret", help="HS256 secret shared with the ChurchApps API (JWT_SECRET)")
     add("--encryption-key", help="32-byte key for host-chat room ids (ENCRYPTION_KEY)")
     add("--database-url", help="DATABASE_URL (default sqlite: ./steeple.db)")
     add("--redis-url", help="REDIS_URL for DELIVERY_PROVIDER=redis")
-    add("--trusted-proxies", type=_csv,
-        help="TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For is believed")
+    add(
+        "--trusted-proxies",
+        type=_csv,
+        help="TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For is believed",
+    )
     add("--cors-origins", type=_csv, help="CORS_ORIGINS: origins allowed to call (default *)")
 
 
@@ -48,8 +58,12 @@ def _warn_generated(settings: Settings) -> None:
     if len(settings.jwt_secret.encode()) < 32:
         log.warning("JWT_SECRET is shorter than 32 bytes: HS256 keys that short are weak.")
     for name in settings.generated:
-        log.warning("%s is not set: using a generated development secret. Tokens and host-chat "
-                    "ids will not survive a restart; set %s for real use.", name, name)
+        log.warning(
+            "%s is not set: using a generated development secret. Tokens and host-chat "
+            "ids will not survive a restart; set %s for real use.",
+            name,
+            name,
+        )
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -72,9 +86,13 @@ def serve(args: argparse.Namespace) -> int:
     async def main() -> int:
         node = Node(settings)
         await node.start()
-        log.info("steeple: HTTP %s/messaging, sockets %s, database %s, delivery %s",
-                 node.http_url, node.socket_url, _safe_url(settings.database_url),
-                 settings.delivery_provider)
+        log.info(
+            "steeple: HTTP %s/messaging, sockets %s, database %s, delivery %s",
+            node.http_url,
+            node.socket_url,
+            _safe_url(settings.database_url),
+            settings.delivery_provider,
+        )
         log.info("steeple: live chat page %s/", node.http_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -106,14 +124,24 @@ def migrate(args: argparse.Namespace) -> int:
 def token(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if "JWT_SECRET" in settings.generated:
-        raise ConfigError("steeple token needs JWT_SECRET (or --jwt-secret): the server must "
-                          "share it to accept the token")
-    print(issue_token(
-        settings.jwt_secret, church_id=args.church, person_id=args.person,
-        first_name=args.first_name, last_name=args.last_name, email=args.email,
-        permissions=args.permission, group_ids=args.group, leader_group_ids=args.leader_group,
-        ttl_seconds=args.hours * 3600,
-    ))
+        raise ConfigError(
+            "steeple token needs JWT_SECRET (or --jwt-secret): the server must "
+            "share it to accept the token"
+        )
+    print(
+        issue_token(
+            settings.jwt_secret,
+            church_id=args.church,
+            person_id=args.person,
+            first_name=args.first_name,
+            last_name=args.last_name,
+            email=args.email,
+            permissions=args.permission,
+            group_ids=args.group,
+            leader_group_ids=args.leader_group,
+            ttl_seconds=args.hours * 3600,
+        )
+    )
     return 0
 
 
@@ -123,8 +151,14 @@ def chat(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(logging.WARNING)  # no request logs between chat lines
     logging.getLogger("steeple.client").setLevel(logging.ERROR)  # the chat prints its status
-    options = ChatOptions(url=args.url, church=args.church, room=args.room, name=args.name,
-                          token=args.token, socket_url=args.socket_url)
+    options = ChatOptions(
+        url=args.url,
+        church=args.church,
+        room=args.room,
+        name=args.name,
+        token=args.token,
+        socket_url=args.socket_url,
+    )
     try:
         return _run(lambda: run_chat(options, sys.stdin, sys.stdout))
     except ClientError as exc:
@@ -166,9 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="http://localhost:8084", help="the node's HTTP URL")
     p.add_argument("--socket-url", help="WebSocket URL (default ws://<host of --url>:8087)")
     p.add_argument("--church", required=True, help="churchId of the room")
-    p.add_argument("--room", required=True,
-                   help="contentType:contentId (e.g. streamingLive:SERVICE, the current "
-                        "conversation of that content) or a conversation id")
+    p.add_argument(
+        "--room",
+        required=True,
+        help="contentType:contentId (e.g. streamingLive:SERVICE, the current "
+        "conversation of that content) or a conversation id",
+    )
     p.add_argument("--name", default="", help="your display name")
     p.add_argument("--token", help="a JWT to chat signed in (default: anonymous)")
     p.set_defaults(func=chat)

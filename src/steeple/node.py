@@ -59,9 +59,13 @@ from steeple.web.socket_edge import SocketEdge, SocketLifecycle
 log = logging.getLogger(__name__)
 
 
-def create_delivery(settings: Settings, hub: Hub, store: Store,
-                    socket_gone: Callable[[str], Awaitable[None]] | None = None,
-                    sweep_stale: Callable[[], Awaitable[object]] | None = None) -> Delivery:
+def create_delivery(
+    settings: Settings,
+    hub: Hub,
+    store: Store,
+    socket_gone: Callable[[str], Awaitable[None]] | None = None,
+    sweep_stale: Callable[[], Awaitable[object]] | None = None,
+) -> Delivery:
     """Pick the delivery backend once, at start-up.
 
     ``socket_gone(socket_id)`` is called by a backend that learns a socket no longer
@@ -98,8 +102,10 @@ class Services:
         self.moderation = ModerationService(ctx)
         self.host_chat = HostChatService(ctx)
         self.messages.guards.append(self.moderation.guard)
-        self.messages.listeners += [self.private_messages.after_message,
-                                    self.notifications.after_message]
+        self.messages.listeners += [
+            self.private_messages.after_message,
+            self.notifications.after_message,
+        ]
 
 
 class Node:
@@ -109,16 +115,23 @@ class Node:
         self.settings = settings
         self.hub = Hub()
         self.store = Store.open(settings.database_url)
-        self.delivery = delivery or create_delivery(settings, self.hub, self.store,
-                                                    self._socket_gone, self._sweep_stale)
+        self.delivery = delivery or create_delivery(
+            settings, self.hub, self.store, self._socket_gone, self._sweep_stale
+        )
         ctx = Context(
-            settings=settings, store=self.store, delivery=self.delivery,
-            attendance=Attendance(self.store.connections.viewers, self._publish,
-                                  settings.attendance_interval,
-                                  settings.attendance_viewer_limit,
-                                  settle=self.delivery.spans_nodes,
-                                  blocked=self.store.blocked_ips.for_room),
-            clock=Clock(), pseudonyms=Pseudonymizer(settings.pseudonym_secret),
+            settings=settings,
+            store=self.store,
+            delivery=self.delivery,
+            attendance=Attendance(
+                self.store.connections.viewers,
+                self._publish,
+                settings.attendance_interval,
+                settings.attendance_viewer_limit,
+                settle=self.delivery.spans_nodes,
+                blocked=self.store.blocked_ips.for_room,
+            ),
+            clock=Clock(),
+            pseudonyms=Pseudonymizer(settings.pseudonym_secret),
             cipher=HostChatCipher(settings.encryption_key),
         )
         self.ctx = ctx
@@ -126,13 +139,21 @@ class Node:
         self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
         self.registry = CollectorRegistry()
         self.router = Router()
-        web = WebApp(self.router, settings.jwt_secret, ClientAddress(settings.trusted_proxies),
-                     websocket=self._websocket if settings.self_hosted else None)
+        web = WebApp(
+            self.router,
+            settings.jwt_secret,
+            ClientAddress(settings.trusted_proxies),
+            websocket=self._websocket if settings.self_hosted else None,
+        )
         # ChurchApps web apps call the API from their own origin, with a bearer token
         # (no cookies), as they do upstream.
         self.app: ASGIApp = CORSMiddleware(
-            web, allow_origins=list(settings.cors_origins), allow_headers=["*"],
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"], max_age=86400)
+            web,
+            allow_origins=list(settings.cors_origins),
+            allow_headers=["*"],
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            max_age=86400,
+        )
         self._register_routes()
         self._edge: SocketEdge | None = None
         self._http: uvicorn.Server | None = None
@@ -163,20 +184,27 @@ class Node:
         reactions.register(self.router, s.reactions)
         moderation.register(self.router, s.moderation)
         content.register(self.router, s.host_chat)
-        Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry
-              ).set_function(lambda: len(self.hub))
-        Gauge("steeple_rooms", "Rooms with a member on this node", registry=self.registry
-              ).set_function(lambda: len(self.hub.rooms()))
+        Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry).set_function(
+            lambda: len(self.hub)
+        )
+        Gauge(
+            "steeple_rooms", "Rooms with a member on this node", registry=self.registry
+        ).set_function(lambda: len(self.hub.rooms()))
 
     async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
-        await serve_asgi_socket(self.lifecycle, self.settings.socket_buffer_limit, scope,
-                                receive, send)
+        await serve_asgi_socket(
+            self.lifecycle, self.settings.socket_buffer_limit, scope, receive, send
+        )
 
     async def health(self) -> dict[str, Any]:
         database = await self.store.ping()
         delivery = self.delivery.health()
-        return {"ok": database and bool(delivery.get("ok")), "database": database,
-                "delivery": delivery, "sockets": len(self.hub)}
+        return {
+            "ok": database and bool(delivery.get("ok")),
+            "database": database,
+            "delivery": delivery,
+            "sockets": len(self.hub),
+        }
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -187,25 +215,36 @@ class Node:
         await self.services.connections.sweep_stale()
         if not self.settings.self_hosted:
             self._edge = SocketEdge(self.lifecycle, self.settings.socket_buffer_limit)
-            self.socket_port = await self._edge.listen(self.settings.host,
-                                                       self.settings.socket_port)
+            self.socket_port = await self._edge.listen(
+                self.settings.host, self.settings.socket_port
+            )
         await self._start_http()
         if self.settings.self_hosted:
             self.socket_port = self.http_port
-        self._background = [asyncio.create_task(self._every(self.settings.ping_interval,
-                                                             self.hub.heartbeat)),
-                            asyncio.create_task(self._every(self.settings.stale_sweep_interval,
-                                                            self.services.connections.sweep_stale))]
+        self._background = [
+            asyncio.create_task(self._every(self.settings.ping_interval, self.hub.heartbeat)),
+            asyncio.create_task(
+                self._every(
+                    self.settings.stale_sweep_interval, self.services.connections.sweep_stale
+                )
+            ),
+        ]
 
     async def _start_http(self) -> None:
         config = uvicorn.Config(
-            self.app, host=self.settings.host, port=self.settings.port, lifespan="off",
+            self.app,
+            host=self.settings.host,
+            port=self.settings.port,
+            lifespan="off",
             ws="websockets-sansio" if self.settings.self_hosted else "none",
-            ws_per_message_deflate=False, backlog=4096, log_level="warning",
+            ws_per_message_deflate=False,
+            backlog=4096,
+            log_level="warning",
             # Single-port sockets get uvicorn's keepalive at the protocol's interval.
             ws_ping_interval=self.settings.ping_interval,
             ws_ping_timeout=self.settings.ping_interval,
-            access_log=False, timeout_graceful_shutdown=10,
+            access_log=False,
+            timeout_graceful_shutdown=10,
             # Client addresses are ClientAddress's job (TRUSTED_PROXIES); uvicorn's own
             # proxy handling would trust X-Forwarded-For from any loopback peer.
             proxy_headers=False,

@@ -38,8 +38,11 @@ VIEWERS_PER_INTERVAL = 250
 
 def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
     viewers = [
-        {"id": r["id"], "displayName": r["displayName"] or "Anonymous",
-         "ipAddress": r["ipAddress"] or ""}
+        {
+            "id": r["id"],
+            "displayName": r["displayName"] or "Anonymous",
+            "ipAddress": r["ipAddress"] or "",
+        }
         for r in rows
     ]
     viewers.sort(key=lambda v: v["displayName"])
@@ -49,9 +52,15 @@ def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[s
 class Attendance:
     """Schedules, coalesces and sends attendance frames."""
 
-    def __init__(self, viewers: ViewerQuery, publish: Publish, interval: float,
-                 viewer_limit: int, settle: bool = False,
-                 blocked: BlockQuery | None = None) -> None:
+    def __init__(
+        self,
+        viewers: ViewerQuery,
+        publish: Publish,
+        interval: float,
+        viewer_limit: int,
+        settle: bool = False,
+        blocked: BlockQuery | None = None,
+    ) -> None:
         self._viewers = viewers
         self._blocked = blocked
         self._owe_blocks: set[Room] = set()

@@ -89,8 +89,10 @@ class Settings:
 
     def _validate_aws(self) -> None:
         if not self.aws_endpoint_url.startswith(("https://", "http://")):
-            raise ConfigError("DELIVERY_PROVIDER=aws needs APIGATEWAY_ENDPOINT, the WebSocket "
-                              "API's https:// URL (without the stage)")
+            raise ConfigError(
+                "DELIVERY_PROVIDER=aws needs APIGATEWAY_ENDPOINT, the WebSocket "
+                "API's https:// URL (without the stage)"
+            )
         if self.aws_concurrency < 1:
             raise ConfigError("APIGATEWAY_CONCURRENCY must be at least 1")
         if self.aws_timeout <= 0:

@@ -29,8 +29,14 @@ def an_object(body: Any, what: str = "body") -> dict[str, Any]:
     return body
 
 
-def text(entry: dict[str, Any], name: str, *, required: bool = True, max_length: int = 255,
-         default: str = "") -> str:
+def text(
+    entry: dict[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    max_length: int = 255,
+    default: str = "",
+) -> str:
     value = entry.get(name)
     if value is None or value == "":
         if required:
@@ -46,8 +52,9 @@ def text(entry: dict[str, Any], name: str, *, required: bool = True, max_length:
     return value
 
 
-def identifier(entry: dict[str, Any], name: str, *, required: bool = True,
-               max_length: int = 64) -> str:
+def identifier(
+    entry: dict[str, Any], name: str, *, required: bool = True, max_length: int = 64
+) -> str:
     value = text(entry, name, required=required, max_length=max_length)
     if value and not is_valid_id(value, max_length):
         raise BadRequest(f"'{name}' is not a valid id")

@@ -24,11 +24,18 @@ MakeGateway = Callable[[Settings], Awaitable[Gateway]]
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """boto3 signs with these; the stand-ins accept any signature."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE",
-                 "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in (
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -45,10 +52,16 @@ def fake(management: Connections) -> FakeManagementApi:
     return management
 
 
-def aws_settings(database_url: str, endpoint: str, stage: str = "test",
-                 **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"delivery_provider": "aws", "aws_endpoint_url": endpoint,
-                              "aws_stage": stage, "aws_timeout": 0.5, "aws_concurrency": 4}
+def aws_settings(
+    database_url: str, endpoint: str, stage: str = "test", **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "delivery_provider": "aws",
+        "aws_endpoint_url": endpoint,
+        "aws_stage": stage,
+        "aws_timeout": 0.5,
+        "aws_concurrency": 4,
+    }
     values.update(overrides)
     return node_settings(database_url, **values)
 

@@ -22,10 +22,16 @@ def websocket_event(route: str, connection_id: str, body: str | None = None) -> 
     now = int(time.time() * 1000)
     event: dict[str, Any] = {
         "requestContext": {
-            "routeKey": route, "eventType": event_type, "connectionId": connection_id,
-            "messageDirection": "IN", "stage": STAGE, "apiId": API_ID,
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "messageDirection": "IN",
+            "stage": STAGE,
+            "apiId": API_ID,
             "domainName": f"{API_ID}.execute-api.us-east-1.amazonaws.com",
-            "requestId": secrets.token_hex(8), "connectedAt": now, "requestTimeEpoch": now,
+            "requestId": secrets.token_hex(8),
+            "connectedAt": now,
+            "requestTimeEpoch": now,
             "identity": {"sourceIp": SOURCE_IP, "userAgent": "steeple-tests"},
         },
         "isBase64Encoded": False,
@@ -37,30 +43,46 @@ def websocket_event(route: str, connection_id: str, body: str | None = None) -> 
     return event
 
 
-def rest_event(method: str, raw_path: str, query: list[tuple[str, str]],
-               headers: dict[str, str], body: bytes) -> dict[str, Any]:
+def rest_event(
+    method: str, raw_path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
     """A REST API Lambda-proxy event; ``raw_path`` keeps its percent-escapes, as there."""
     multi_query: dict[str, list[str]] = {}
     for name, value in query:
         multi_query.setdefault(name, []).append(value)
     text = body.decode("utf-8", errors="surrogateescape")
     return {
-        "resource": "/{proxy+}", "path": raw_path, "httpMethod": method,
-        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "resource": "/{proxy+}",
+        "path": raw_path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": {"proxy": raw_path.lstrip("/")}, "stageVariables": None,
+        "pathParameters": {"proxy": raw_path.lstrip("/")},
+        "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/{STAGE}{raw_path}",
-            "stage": STAGE, "apiId": API_ID, "requestId": secrets.token_hex(8),
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/{STAGE}{raw_path}",
+            "stage": STAGE,
+            "apiId": API_ID,
+            "requestId": secrets.token_hex(8),
             "identity": {"sourceIp": SOURCE_IP, "userAgent": "steeple-tests"},
         },
-        "body": text or None, "isBase64Encoded": False,
+        "body": text or None,
+        "isBase64Encoded": False,
     }
 
 
 def scheduled_event() -> dict[str, Any]:
-    return {"version": "0", "id": secrets.token_hex(8), "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": "123456789012", "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/steeple-sweep"],
-            "detail": {}}
+    return {
+        "version": "0",
+        "id": secrets.token_hex(8),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/steeple-sweep"],
+        "detail": {},
+    }

@@ -41,15 +41,17 @@ class Connections(Protocol):
 class Container:
     """One warm Lambda container: one runtime, one thread, one event at a time."""
 
-    def __init__(self, thread: ThreadPoolExecutor, runtime: LambdaRuntime,
-                 handler: Handler) -> None:
+    def __init__(
+        self, thread: ThreadPoolExecutor, runtime: LambdaRuntime, handler: Handler
+    ) -> None:
         self._thread = thread
         self.runtime = runtime
         self._handler = handler
 
     @classmethod
-    async def start(cls, settings: Settings,
-                    function: Callable[[LambdaRuntime], Handler]) -> Container:
+    async def start(
+        cls, settings: Settings, function: Callable[[LambdaRuntime], Handler]
+    ) -> Container:
         thread = ThreadPoolExecutor(1, thread_name_prefix="lambda")
 
         def build() -> tuple[LambdaRuntime, Handler]:
@@ -64,8 +66,10 @@ class Container:
 
     async def run(self, work: Callable[[LambdaRuntime], Coroutine[Any, Any, T]]) -> T:
         """Run ``work(runtime)`` inside the container, as an invocation would."""
+
         def invocation() -> T:
             return self.runtime.run(work(self.runtime))
+
         return await asyncio.wrap_future(self._thread.submit(invocation))
 
     async def stop(self) -> None:
@@ -83,12 +87,17 @@ class LambdaTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
         headers = {k.decode(): v.decode() for k, v in request.headers.raw}
-        event = rest_event(request.method, request.url.raw_path.decode().partition("?")[0],
-                           query, headers, body)
+        event = rest_event(
+            request.method, request.url.raw_path.decode().partition("?")[0], query, headers, body
+        )
         answer = await self._container.invoke(event)
         content = answer.get("body") or ""
-        return httpx.Response(answer["statusCode"], headers=answer.get("headers") or {},
-                              content=content.encode(), request=request)
+        return httpx.Response(
+            answer["statusCode"],
+            headers=answer.get("headers") or {},
+            content=content.encode(),
+            request=request,
+        )
 
 
 class Gateway:
@@ -106,14 +115,16 @@ class Gateway:
         return cls(http, websocket, connections)
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=LambdaTransport(self.http),
-                                 base_url="https://api.test/messaging", timeout=30)
+        return httpx.AsyncClient(
+            transport=LambdaTransport(self.http), base_url="https://api.test/messaging", timeout=30
+        )
 
     async def open_socket(self) -> GatewaySocket:
         connection_id = new_connection_id()
         self.connections.connect(connection_id)
-        assert (await self.websocket.invoke(websocket_event("$connect", connection_id))
-                )["statusCode"] == 200
+        assert (await self.websocket.invoke(websocket_event("$connect", connection_id)))[
+            "statusCode"
+        ] == 200
         socket = GatewaySocket(self, connection_id)
         await socket.send("getId")
         socket.socket_id = (await socket.next("socketId"))["data"]
@@ -145,19 +156,21 @@ class GatewaySocket:
 
     def _collect(self) -> None:
         posted = self.gateway.connections.posted(self.connection_id)
-        self.frames.extend(orjson.loads(raw) for raw in posted[self._seen:])
+        self.frames.extend(orjson.loads(raw) for raw in posted[self._seen :])
         self._seen = len(posted)
 
-    async def next(self, action: str, where: Predicate | None = None,
-                   timeout: float = 5.0) -> dict[str, Any]:
+    async def next(
+        self, action: str, where: Predicate | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """The first unconsumed frame of ``action`` (matching ``where``)."""
         while True:
             self._collect()
             for index, frame in enumerate(self.frames):
                 if frame["action"] == action and (where is None or where(frame)):
                     return self.frames.pop(index)
-            arrived = await asyncio.to_thread(self.gateway.connections.wait_for_post,
-                                              self.connection_id, self._seen, timeout)
+            arrived = await asyncio.to_thread(
+                self.gateway.connections.wait_for_post, self.connection_id, self._seen, timeout
+            )
             if not arrived:
                 raise TimeoutError(f"no {action} frame for {self.connection_id}")
 

@@ -19,9 +19,11 @@ from urllib.parse import unquote
 
 import orjson
 
-CONNECTION_INFO = {"connectedAt": "2024-05-01T10:00:00.000Z",
-                   "lastActiveAt": "2024-05-01T10:00:01.000Z",
-                   "identity": {"sourceIp": "203.0.113.7", "userAgent": "steeple-tests"}}
+CONNECTION_INFO = {
+    "connectedAt": "2024-05-01T10:00:00.000Z",
+    "lastActiveAt": "2024-05-01T10:00:01.000Z",
+    "identity": {"sourceIp": "203.0.113.7", "userAgent": "steeple-tests"},
+}
 
 
 class FakeManagementApi:
@@ -44,8 +46,9 @@ class FakeManagementApi:
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -86,7 +89,8 @@ class FakeManagementApi:
         """Wait until more than ``count`` frames were posted to the id."""
         with self._changed:
             return self._changed.wait_for(
-                lambda: len(self._posted.get(connection_id, ())) > count, timeout)
+                lambda: len(self._posted.get(connection_id, ())) > count, timeout
+            )
 
     # --- holding posts until the test lets them through ------------------------------
 
@@ -155,20 +159,26 @@ class FakeManagementApi:
 
     def _connection_id(self, path: str) -> str | None:
         prefix = f"/{self.stage}/@connections/" if self.stage else "/@connections/"
-        if not path.startswith(prefix) or "/" in path[len(prefix):]:
+        if not path.startswith(prefix) or "/" in path[len(prefix) :]:
             return None
-        return unquote(path[len(prefix):]) or None
+        return unquote(path[len(prefix) :]) or None
 
 
 def _signed(headers: Any) -> bool:
     authorization = headers.get("Authorization", "")
-    return (authorization.startswith("AWS4-HMAC-SHA256 Credential=")
-            and "/execute-api/aws4_request" in authorization
-            and bool(headers.get("X-Amz-Date")))
+    return (
+        authorization.startswith("AWS4-HMAC-SHA256 Credential=")
+        and "/execute-api/aws4_request" in authorization
+        and bool(headers.get("X-Amz-Date"))
+    )
 
 
-ERROR_TYPES = {403: "ForbiddenException", 404: "NotFoundException", 410: "GoneException",
-               500: "InternalServerErrorException"}
+ERROR_TYPES = {
+    403: "ForbiddenException",
+    404: "NotFoundException",
+    410: "GoneException",
+    500: "InternalServerErrorException",
+}
 
 
 def _handler(api: FakeManagementApi) -> type[BaseHTTPRequestHandler]:

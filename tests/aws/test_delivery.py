@@ -26,20 +26,26 @@ async def _room_sockets(http: httpx.AsyncClient, room: dict[str, Any]) -> list[s
     return sorted(r["socketId"] for r in listed.json())
 
 
-async def test_get_id_is_answered_with_the_connection_id(gateway: Gateway,
-                                                         fake: FakeManagementApi) -> None:
+async def test_get_id_is_answered_with_the_connection_id(
+    gateway: Gateway, fake: FakeManagementApi
+) -> None:
     socket = await gateway.open_socket()
     assert socket.socket_id == socket.connection_id
     await socket.send("are you there?")
     frame = await socket.next("socketId")
-    assert frame == {"churchId": "", "conversationId": "", "action": "socketId",
-                     "data": socket.connection_id}
+    assert frame == {
+        "churchId": "",
+        "conversationId": "",
+        "action": "socketId",
+        "data": socket.connection_id,
+    }
     assert len(fake.posted(socket.connection_id)) == 2  # $connect itself sent nothing
     assert fake.unsigned == 0
 
 
 async def test_frames_reach_exactly_the_rooms_connections(
-        http: httpx.AsyncClient, sockets: Any, fake: FakeManagementApi) -> None:
+    http: httpx.AsyncClient, sockets: Any, fake: FakeManagementApi
+) -> None:
     room, other = await live_room(http), await live_room(http, service="svc2")
     ann, bob, cat = await sockets(), await sockets(), await sockets()
     await join(http, ann, room, "Ann")
@@ -56,7 +62,8 @@ async def test_frames_reach_exactly_the_rooms_connections(
 
 
 async def test_a_gone_connection_loses_its_rows_and_attendance_is_corrected(
-        database_url: str, make_gateway: MakeGateway, fake: FakeManagementApi) -> None:
+    database_url: str, make_gateway: MakeGateway, fake: FakeManagementApi
+) -> None:
     gateway = await make_gateway(aws_settings(database_url, fake.base_url))
     async with gateway.client() as http:
         room = await live_room(http)
@@ -74,8 +81,12 @@ async def test_a_gone_connection_loses_its_rows_and_attendance_is_corrected(
 
 
 async def test_slow_and_failing_connections_keep_their_rows(
-        http: httpx.AsyncClient, sockets: Any, fake: FakeManagementApi, gateway: Gateway,
-        caplog: pytest.LogCaptureFixture) -> None:
+    http: httpx.AsyncClient,
+    sockets: Any,
+    fake: FakeManagementApi,
+    gateway: Gateway,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     room = await live_room(http)
     ann, slow, failing = await sockets(), await sockets(), await sockets()
     for socket, name in ((ann, "Ann"), (slow, "Sam"), (failing, "Fay")):
@@ -87,8 +98,7 @@ async def test_slow_and_failing_connections_keep_their_rows(
     with caplog.at_level(logging.WARNING, logger="steeple.delivery.aws"):
         await send(http, room, "hello")
     await ann.next("message")
-    assert await _room_sockets(http, room) == sorted(
-        s.socket_id for s in (ann, slow, failing))
+    assert await _room_sockets(http, room) == sorted(s.socket_id for s in (ann, slow, failing))
     logged = caplog.text
     assert slow.connection_id in logged and failing.connection_id in logged
     assert gateway.http.runtime.delivery.failed == 2
@@ -97,13 +107,15 @@ async def test_slow_and_failing_connections_keep_their_rows(
 
 
 async def test_a_frame_over_the_api_gateway_limit_is_refused(
-        http: httpx.AsyncClient, sockets: Any) -> None:
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await live_room(http)
     ann = await sockets()
     await join(http, ann, room, "Ann")
     content = "\u0001" * 30_000  # JSON escapes each to six bytes: about 180 KB
-    body = [{"churchId": "CH1", "conversationId": room["id"], "content": content,
-             "displayName": "Ann"}]
+    body = [
+        {"churchId": "CH1", "conversationId": room["id"], "content": content, "displayName": "Ann"}
+    ]
     response = await http.post("/messages/send", json=body)
     assert response.status_code == 413
     assert str(MAX_MESSAGE_BYTES) in response.json()["error"]
@@ -113,20 +125,29 @@ async def test_a_frame_over_the_api_gateway_limit_is_refused(
     assert (await ann.next("message"))["data"]["content"] == "small enough"
 
 
-async def test_frames_to_one_connection_arrive_in_order(http: httpx.AsyncClient,
-                                                        sockets: Any) -> None:
+async def test_frames_to_one_connection_arrive_in_order(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await live_room(http)
     ann = await sockets()
     await join(http, ann, room, "Ann")
-    body = [{"churchId": "CH1", "conversationId": room["id"], "content": f"line {n}",
-             "displayName": "Ann"} for n in range(12)]
+    body = [
+        {
+            "churchId": "CH1",
+            "conversationId": room["id"],
+            "content": f"line {n}",
+            "displayName": "Ann",
+        }
+        for n in range(12)
+    ]
     assert (await http.post("/messages/send", json=body)).status_code == 200
     received = [(await ann.next("message"))["data"]["content"] for _ in range(12)]
     assert received == [f"line {n}" for n in range(12)]
 
 
 async def test_posts_run_with_bounded_concurrency(
-        make_gateway: MakeGateway, sqlite_url: str, fake: FakeManagementApi) -> None:
+    make_gateway: MakeGateway, sqlite_url: str, fake: FakeManagementApi
+) -> None:
     gateway = await make_gateway(aws_settings(sqlite_url, fake.base_url, aws_concurrency=2))
     async with gateway.client() as http:
         room = await live_room(http)
@@ -145,8 +166,8 @@ async def test_posts_run_with_bounded_concurrency(
 
 
 async def test_the_scheduled_sweep_removes_rows_of_gone_connections(
-        http: httpx.AsyncClient, sockets: Any, gateway: Gateway,
-        fake: FakeManagementApi) -> None:
+    http: httpx.AsyncClient, sockets: Any, gateway: Gateway, fake: FakeManagementApi
+) -> None:
     room = await live_room(http)
     ann, bob = await sockets(), await sockets()
     await join(http, ann, room, "Ann")
@@ -159,7 +180,8 @@ async def test_the_scheduled_sweep_removes_rows_of_gone_connections(
 
 
 async def test_alerts_frames_reach_only_that_persons_connections(
-        http: httpx.AsyncClient, sockets: Any, gateway: Gateway) -> None:
+    http: httpx.AsyncClient, sockets: Any, gateway: Gateway
+) -> None:
     mine, theirs = await sockets(), await sockets()
     for socket, person in ((mine, "P1"), (theirs, "P2")):
         entry = {"churchId": "CH1", "conversationId": "alerts", "socketId": socket.socket_id}
@@ -167,7 +189,8 @@ async def test_alerts_frames_reach_only_that_persons_connections(
         assert response.status_code == 200, response.text
     frame = Outbound.of("CH1", "alert", "notification", {"counts": {"notificationCount": 1}})
     await gateway.http.run(
-        lambda runtime: runtime.delivery.publish(person_alerts_room("CH1", "P1"), frame))
+        lambda runtime: runtime.delivery.publish(person_alerts_room("CH1", "P1"), frame)
+    )
     assert (await mine.next("notification"))["data"]["counts"]["notificationCount"] == 1
     assert theirs.pending("notification") == []
 

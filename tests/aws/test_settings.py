@@ -16,29 +16,47 @@ from tests.aws.events import websocket_event
 from tests.aws.management_fake import FakeManagementApi
 from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
 
-ENV = {"JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY, "DELIVERY_PROVIDER": "aws",
-       "APIGATEWAY_ENDPOINT": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
-       "STAGE": "prod", "AWS_REGION": "eu-west-1"}
+ENV = {
+    "JWT_SECRET": JWT_SECRET,
+    "ENCRYPTION_KEY": ENCRYPTION_KEY,
+    "DELIVERY_PROVIDER": "aws",
+    "APIGATEWAY_ENDPOINT": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+    "STAGE": "prod",
+    "AWS_REGION": "eu-west-1",
+}
 
 
 def test_the_management_endpoint_region_and_stage_come_from_the_environment() -> None:
-    settings = Settings.from_env({**ENV, "APIGATEWAY_CONCURRENCY": "8",
-                                  "APIGATEWAY_TIMEOUT": "2.5", "MIGRATE_ON_START": "false"})
+    settings = Settings.from_env(
+        {
+            **ENV,
+            "APIGATEWAY_CONCURRENCY": "8",
+            "APIGATEWAY_TIMEOUT": "2.5",
+            "MIGRATE_ON_START": "false",
+        }
+    )
     assert management_endpoint(settings) == (
-        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod")
+        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod"
+    )
     assert (settings.aws_region, settings.aws_concurrency, settings.aws_timeout) == (
-        "eu-west-1", 8, 2.5)
+        "eu-west-1",
+        8,
+        2.5,
+    )
     assert settings.migrate_on_start is False
     assert management_endpoint(settings.override(aws_stage="")) == ENV["APIGATEWAY_ENDPOINT"]
 
 
-@pytest.mark.parametrize(("changes", "named"), [
-    ({"APIGATEWAY_ENDPOINT": ""}, "APIGATEWAY_ENDPOINT"),
-    ({"APIGATEWAY_CONCURRENCY": "0"}, "APIGATEWAY_CONCURRENCY"),
-    ({"APIGATEWAY_CONCURRENCY": "many"}, "APIGATEWAY_CONCURRENCY"),
-    ({"APIGATEWAY_TIMEOUT": "-1"}, "APIGATEWAY_TIMEOUT"),
-    ({"APIGATEWAY_TIMEOUT": "soon"}, "APIGATEWAY_TIMEOUT"),
-])
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"APIGATEWAY_ENDPOINT": ""}, "APIGATEWAY_ENDPOINT"),
+        ({"APIGATEWAY_CONCURRENCY": "0"}, "APIGATEWAY_CONCURRENCY"),
+        ({"APIGATEWAY_CONCURRENCY": "many"}, "APIGATEWAY_CONCURRENCY"),
+        ({"APIGATEWAY_TIMEOUT": "-1"}, "APIGATEWAY_TIMEOUT"),
+        ({"APIGATEWAY_TIMEOUT": "soon"}, "APIGATEWAY_TIMEOUT"),
+    ],
+)
 def test_unusable_aws_settings_are_refused_by_name(changes: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env({**ENV, **changes})
@@ -53,9 +71,14 @@ def test_lambda_refuses_another_provider_and_generated_secrets() -> None:
 
 
 async def test_the_handler_module_builds_its_runtime_from_the_environment(
-        monkeypatch: pytest.MonkeyPatch, fake: FakeManagementApi, tmp_path: Path) -> None:
-    env = {**ENV, "APIGATEWAY_ENDPOINT": fake.base_url, "STAGE": fake.stage,
-           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'lambda.db'}"}
+    monkeypatch: pytest.MonkeyPatch, fake: FakeManagementApi, tmp_path: Path
+) -> None:
+    env = {
+        **ENV,
+        "APIGATEWAY_ENDPOINT": fake.base_url,
+        "STAGE": fake.stage,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'lambda.db'}",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     connection_id = "Jc0HecsVoAMCIfQ="
@@ -67,7 +90,8 @@ async def test_the_handler_module_builds_its_runtime_from_the_environment(
     finally:
         await asyncio.to_thread(_forget_runtime)
     assert fake.posted(connection_id) == [
-        b'{"churchId":"","conversationId":"","action":"socketId","data":"Jc0HecsVoAMCIfQ="}']
+        b'{"churchId":"","conversationId":"","action":"socketId","data":"Jc0HecsVoAMCIfQ="}'
+    ]
 
 
 def _forget_runtime() -> None:

@@ -57,31 +57,42 @@ def test_both_functions_name_handlers_that_exist(template: dict[str, Any]) -> No
         assert callable(getattr(importlib.import_module(module), name))
     events = functions["HttpFunction"]["Properties"]["Events"]["Messaging"]
     assert (events["Type"], events["Properties"]["Path"], events["Properties"]["Method"]) == (
-        "Api", "/{proxy+}", "ANY")
+        "Api",
+        "/{proxy+}",
+        "ANY",
+    )
 
 
 def test_the_websocket_routes_reach_the_websocket_function(template: dict[str, Any]) -> None:
     routes = _of_type(template, "AWS::ApiGatewayV2::Route").values()
-    assert {r["Properties"]["RouteKey"] for r in routes} == {
-        "$connect", "$disconnect", "$default"}
+    assert {r["Properties"]["RouteKey"] for r in routes} == {"$connect", "$disconnect", "$default"}
     assert {r["Properties"]["Target"]["!Sub"] for r in routes} == {
-        "integrations/${WebSocketIntegration}"}
+        "integrations/${WebSocketIntegration}"
+    }
     integration = template["Resources"]["WebSocketIntegration"]["Properties"]
     assert "${WebSocketFunction.Arn}" in integration["IntegrationUri"]["!Sub"]
 
 
 def test_the_environment_sets_only_settings_steeple_reads(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    read = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "src/steeple/settings.py")
-                          .read_text()))
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "src/steeple/settings.py").read_text()))
     assert set(variables) <= read
-    samples = {"DATABASE_URL": "postgresql+asyncpg://db/messaging", "JWT_SECRET": JWT_SECRET,
-               "ENCRYPTION_KEY": ENCRYPTION_KEY, "PSEUDONYM_SECRET": "",
-               "MIGRATE_ON_START": "false", "APIGATEWAY_CONCURRENCY": "32",
-               "APIGATEWAY_TIMEOUT": "5", "STAGE": "prod", "AWS_REGION": "eu-west-1",
-               "APIGATEWAY_ENDPOINT": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"}
-    env = {name: value if isinstance(value, str) else samples[name]
-           for name, value in variables.items()}
+    samples = {
+        "DATABASE_URL": "postgresql+asyncpg://db/messaging",
+        "JWT_SECRET": JWT_SECRET,
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "PSEUDONYM_SECRET": "",
+        "MIGRATE_ON_START": "false",
+        "APIGATEWAY_CONCURRENCY": "32",
+        "APIGATEWAY_TIMEOUT": "5",
+        "STAGE": "prod",
+        "AWS_REGION": "eu-west-1",
+        "APIGATEWAY_ENDPOINT": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+    }
+    env = {
+        name: value if isinstance(value, str) else samples[name]
+        for name, value in variables.items()
+    }
     settings = Settings.from_env({**env, "AWS_REGION": "eu-west-1"})
     assert settings.delivery_provider == "aws" and not settings.generated
     assert management_endpoint(settings).endswith("amazonaws.com/prod")

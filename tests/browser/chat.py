@@ -31,9 +31,14 @@ class ChatTab:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     @classmethod
-    async def open(cls, browser: Browser, url: str, name: str | None = None,
-                   viewport: ViewportSize | None = None,
-                   missing: tuple[str, ...] = ()) -> ChatTab:
+    async def open(
+        cls,
+        browser: Browser,
+        url: str,
+        name: str | None = None,
+        viewport: ViewportSize | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> ChatTab:
         """``missing``: URL globs answered 404, as a server without those routes would."""
         context = await browser.new_context(viewport=viewport or DESKTOP, device_scale_factor=1)
         context.set_default_timeout(10_000)
@@ -86,12 +91,15 @@ async def _not_found(route: Route) -> None:
     await route.fulfill(status=404, json={"error": "no route (simulated older server)"})
 
 
-async def save_side_by_side(browser: Browser, shots: list[tuple[str, bytes]],
-                            paths: list[Path]) -> None:
+async def save_side_by_side(
+    browser: Browser, shots: list[tuple[str, bytes]], paths: list[Path]
+) -> None:
     """Compose screenshots into one picture (a blank page with the images in it)."""
     figures = "".join(
         f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        f"<figcaption>{caption}</figcaption></figure>" for caption, png in shots)
+        f"<figcaption>{caption}</figcaption></figure>"
+        for caption, png in shots
+    )
     html = f"""<!doctype html><style>
       body {{ margin: 0; }}
       #board {{ display: inline-flex; gap: 28px; align-items: flex-start; padding: 28px;
@@ -101,8 +109,7 @@ async def save_side_by_side(browser: Browser, shots: list[tuple[str, bytes]],
       img {{ display: block; border-radius: 14px; box-shadow: 0 12px 36px rgba(30,35,70,.18); }}
       figcaption {{ margin-top: 10px; }}
     </style><div id="board">{figures}</div>"""
-    page = await browser.new_page(viewport={"width": 1600, "height": 800},
-                                  device_scale_factor=1)
+    page = await browser.new_page(viewport={"width": 1600, "height": 800}, device_scale_factor=1)
     await page.set_content(html)
     picture = await page.locator("#board").screenshot()
     await page.close()

@@ -24,8 +24,14 @@ def stream_url(node: Node) -> str:
 
 
 async def post_anonymously(http: httpx.AsyncClient, conversation_id: str, text: str) -> None:
-    body = [{"churchId": CHURCH, "conversationId": conversation_id, "content": text,
-             "displayName": "Carol"}]
+    body = [
+        {
+            "churchId": CHURCH,
+            "conversationId": conversation_id,
+            "content": text,
+            "displayName": "Carol",
+        }
+    ]
     response = await http.post("/messages/send", json=body)
     assert response.status_code == 200, response.text
 
@@ -50,10 +56,12 @@ async def test_two_pages_chat_and_the_count_follows_them(node: Node, browser: Br
     await ann.watching(2)
     await bob.watching(2)
 
-    lines = [(ann, "Good morning, everyone!"),
-             (bob, "Morning Ann! The sound is great today."),
-             (ann, "Page 42 for the opening hymn, if you are singing along."),
-             (bob, "Got it, thanks.")]
+    lines = [
+        (ann, "Good morning, everyone!"),
+        (bob, "Morning Ann! The sound is great today."),
+        (ann, "Page 42 for the opening hymn, if you are singing along."),
+        (bob, "Got it, thanks."),
+    ]
     for speaker, text in lines:
         await speaker.say(text)
         for tab in (ann, bob):
@@ -63,8 +71,10 @@ async def test_two_pages_chat_and_the_count_follows_them(node: Node, browser: Br
     await expect(bob.texts()).to_have_count(len(lines))
     await expect(ann.page.locator("#messages-public .msg.mine")).to_have_count(2)
 
-    shots = [("Ann, desktop", await ann.page.screenshot()),
-             ("Bob, phone", await bob.page.screenshot())]
+    shots = [
+        ("Ann, desktop", await ann.page.screenshot()),
+        ("Bob, phone", await bob.page.screenshot()),
+    ]
     await save_side_by_side(browser, shots, screenshot_targets())
 
     await bob.close()
@@ -74,7 +84,8 @@ async def test_two_pages_chat_and_the_count_follows_them(node: Node, browser: Br
 
 
 async def test_a_message_sent_while_the_socket_was_cut_appears_once(
-        node: Node, browser: Browser, http: httpx.AsyncClient) -> None:
+    node: Node, browser: Browser, http: httpx.AsyncClient
+) -> None:
     room = await live_room(http)
     ann = await ChatTab.open(browser, stream_url(node), "Ann")
     await ann.say("before the cut")
@@ -103,8 +114,7 @@ async def test_a_message_sent_while_the_socket_was_cut_appears_once(
 async def test_html_in_messages_and_names_renders_as_text(node: Node, browser: Browser) -> None:
     ann = await ChatTab.open(browser, stream_url(node), "Ann")
     mallory = await ChatTab.open(browser, stream_url(node), "<i>Mallory</i>")
-    payload = ('<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
-               "<b>bold</b>")
+    payload = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><b>bold</b>'
     await mallory.say(payload)
     await ann.sees_once(payload)
     await expect(ann.page.locator("#viewer-list")).to_contain_text("<i>Mallory</i>")
@@ -115,12 +125,18 @@ async def test_html_in_messages_and_names_renders_as_text(node: Node, browser: B
 
 
 async def test_a_host_deletes_a_message_and_chats_in_the_host_room(
-        node: Node, browser: Browser) -> None:
+    node: Node, browser: Browser
+) -> None:
     viewer = await ChatTab.open(browser, stream_url(node), "Ann")
     await viewer.say("please remove this")
     await viewer.say("this one stays")
-    host_token = token(CHURCH, "HOST1", first_name="Hana", last_name="Host",
-                       permissions=["Chat__Host", "Content__Edit"])
+    host_token = token(
+        CHURCH,
+        "HOST1",
+        first_name="Hana",
+        last_name="Host",
+        permissions=["Chat__Host", "Content__Edit"],
+    )
     host = await ChatTab.open(browser, f"{stream_url(node)}#token={host_token}")
     assert "token" not in host.page.url
     await expect(host.page.locator("#my-name")).to_have_text("Hana Host")
@@ -144,8 +160,13 @@ async def test_a_host_deletes_a_message_and_chats_in_the_host_room(
 
 async def test_a_host_blocks_a_viewer_who_then_cannot_post(node: Node, browser: Browser) -> None:
     viewer = await ChatTab.open(browser, stream_url(node), "Ann")
-    host_token = token(CHURCH, "HOST1", first_name="Hana", last_name="Host",
-                       permissions=["Chat__Host", "Content__Edit"])
+    host_token = token(
+        CHURCH,
+        "HOST1",
+        first_name="Hana",
+        last_name="Host",
+        permissions=["Chat__Host", "Content__Edit"],
+    )
     host = await ChatTab.open(browser, f"{stream_url(node)}#token={host_token}")
     row = host.page.locator("#viewer-list .viewer").filter(has_text="Ann")
     await row.get_by_role("button", name="Block").click()
@@ -175,8 +196,11 @@ async def test_the_page_works_in_single_port_mode(sqlite_url: str, browser: Brow
 async def test_host_tools_degrade_on_a_server_without_them(node: Node, browser: Browser) -> None:
     viewer = await ChatTab.open(browser, stream_url(node), "Ann")
     host_token = token(CHURCH, "HOST1", permissions=["Chat__Host", "Content__Edit"])
-    host = await ChatTab.open(browser, f"{stream_url(node)}#token={host_token}",
-                              missing=("**/content/streamingServices/**", "**/blockedIps"))
+    host = await ChatTab.open(
+        browser,
+        f"{stream_url(node)}#token={host_token}",
+        missing=("**/content/streamingServices/**", "**/blockedIps"),
+    )
     await expect(host.page.locator("#toast")).to_contain_text("not available")
     await expect(host.page.locator("#tabs")).to_be_hidden()
     row = host.page.locator("#viewer-list .viewer").filter(has_text="Ann")
@@ -187,8 +211,7 @@ async def test_host_tools_degrade_on_a_server_without_them(node: Node, browser: 
     assert host.errors == [] and viewer.errors == []
 
 
-async def test_reconnect_delays_are_capped_and_fully_jittered(node: Node,
-                                                              browser: Browser) -> None:
+async def test_reconnect_delays_are_capped_and_fully_jittered(node: Node, browser: Browser) -> None:
     tab = await ChatTab.open(browser, stream_url(node))
     delays = await tab.evaluate("""import("/static/socket.js").then(({ backoffDelay }) => ({
         top: [0, 1, 3, 10].map((attempt) => backoffDelay(attempt, () => 1)),

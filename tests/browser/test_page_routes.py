@@ -34,26 +34,41 @@ async def test_a_malformed_stream_path_is_a_400(site: httpx.AsyncClient, path: s
 
 
 async def test_every_asset_the_page_references_is_served_with_its_type(
-        site: httpx.AsyncClient) -> None:
+    site: httpx.AsyncClient,
+) -> None:
     page = (await site.get("/")).text
     names = set(re.findall(r'"/static/([^"]+)"', page))
     for script in STATIC_DIR.glob("*.js"):
         names |= set(re.findall(r'from "\./([^"]+)"', script.read_text()))
     assert {"app.js", "style.css", "favicon.svg", "socket.js", "room.js"} <= names
-    expected = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".svg": "image/svg+xml"}
+    expected = {
+        ".js": "text/javascript; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".svg": "image/svg+xml",
+    }
     for name in sorted(names):
         response = await site.get(f"/static/{name}")
         assert response.status_code == 200, name
-        assert response.headers["content-type"] == expected[name[name.rindex("."):]], name
+        assert response.headers["content-type"] == expected[name[name.rindex(".") :]], name
 
 
-@pytest.mark.parametrize("name", [
-    "..%2Fapp.py", "%2E%2E%2F%2E%2E%2Fnode.py", "..%5Croutes%5Cpages.py", ".hidden",
-    "%2Fetc%2Fpasswd", "index.html%00.js", "missing.js", "pages.py", "%2E%2E",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..%2Fapp.py",
+        "%2E%2E%2F%2E%2E%2Fnode.py",
+        "..%5Croutes%5Cpages.py",
+        ".hidden",
+        "%2Fetc%2Fpasswd",
+        "index.html%00.js",
+        "missing.js",
+        "pages.py",
+        "%2E%2E",
+    ],
+)
 async def test_assets_outside_the_static_folder_are_not_found(
-        site: httpx.AsyncClient, name: str) -> None:
+    site: httpx.AsyncClient, name: str
+) -> None:
     response = await site.get(httpx.URL(f"/static/{name}"))
     assert response.status_code == 404
     assert response.json()["error"]

@@ -23,10 +23,23 @@ async def clients(node: Node) -> AsyncIterator[MakeClient]:
     made: list[Client] = []
     pools: list[httpx.AsyncClient] = []
 
-    async def make(*, token: str | None = None, name: str = "", connect: bool = True,
-                   http: httpx.AsyncClient | None = None, **options: Any) -> Client:
-        client = Client(node.http_url, node.socket_url, token=token, display_name=name,
-                        backoff=FAST, http=http, **options)
+    async def make(
+        *,
+        token: str | None = None,
+        name: str = "",
+        connect: bool = True,
+        http: httpx.AsyncClient | None = None,
+        **options: Any,
+    ) -> Client:
+        client = Client(
+            node.http_url,
+            node.socket_url,
+            token=token,
+            display_name=name,
+            backoff=FAST,
+            http=http,
+            **options,
+        )
         made.append(client)
         if http is not None:
             pools.append(http)

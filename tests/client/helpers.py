@@ -38,18 +38,21 @@ class Recorder(Generic[T]):
 
     async def until(self, predicate: Callable[[T], bool], timeout: float = 10.0) -> T:
         """The first recorded value (past or future) that satisfies ``predicate``."""
+
         async def find() -> T:
             while True:
                 for item in self.items:
                     if predicate(item):
                         return item
                 await self._arrival()
+
         return await asyncio.wait_for(find(), timeout)
 
     async def count_at_least(self, n: int, timeout: float = 10.0) -> None:
         async def wait() -> None:
             while len(self.items) < n:
                 await self._arrival()
+
         await asyncio.wait_for(wait(), timeout)
 
 

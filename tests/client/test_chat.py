@@ -30,11 +30,24 @@ class Chat:
     @classmethod
     async def start(cls, node: Node, name: str) -> Chat:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "steeple.cli", "chat", "--url", node.http_url,
-            "--socket-url", node.socket_url, "--church", "CH1",
-            "--room", "streamingLive:svc1", "--name", name,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "steeple.cli",
+            "chat",
+            "--url",
+            node.http_url,
+            "--socket-url",
+            node.socket_url,
+            "--church",
+            "CH1",
+            "--room",
+            "streamingLive:svc1",
+            "--name",
+            name,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         return cls(process)
 
     async def _read(self) -> None:
@@ -54,6 +67,7 @@ class Chat:
                     raise AssertionError(f"chat ended: {self.lines} {await self.errors()}")
                 self._arrived.clear()
                 await self._arrived.wait()
+
         try:
             return await asyncio.wait_for(find(), timeout)
         except TimeoutError:
@@ -102,7 +116,8 @@ def watching(count: int) -> Callable[[str], bool]:
 
 
 async def test_two_terminals_chat_across_a_server_restart(
-        restartable: Restartable, chats: list[Any]) -> None:
+    restartable: Restartable, chats: list[Any]
+) -> None:
     node = restartable.node
     assert node is not None
     ann = await Chat.start(node, "Ann")
@@ -134,8 +149,13 @@ async def test_two_terminals_chat_across_a_server_restart(
     await bob.said("Bob", "welcome back")
 
     assert await ann.quit() == 0 and await bob.quit() == 0
-    expected = [("Ann", "hello from ann"), ("Bob", "hi ann"),
-                ("Ann", "typed while the server was down"), ("Bob", "missed one"),
-                ("Bob", "missed two"), ("Bob", "welcome back")]
+    expected = [
+        ("Ann", "hello from ann"),
+        ("Bob", "hi ann"),
+        ("Ann", "typed while the server was down"),
+        ("Bob", "missed one"),
+        ("Bob", "missed two"),
+        ("Bob", "welcome back"),
+    ]
     for chat in (ann, bob):
         assert sorted(chat.messages()) == sorted(expected), chat.lines  # each exactly once

@@ -47,8 +47,9 @@ async def test_signed_in_history_and_edits_merge_by_id(clients: MakeClient) -> N
 
     seen = Recorder[ConversationSnapshot]()
     pat.conversations.subscribe(room, seen)
-    await pat.rest.request("POST", "/messages", [{"id": first.id, "conversationId": room,
-                                                  "content": "first"}])
+    await pat.rest.request(
+        "POST", "/messages", [{"id": first.id, "conversationId": room, "content": "first"}]
+    )
     edited = await seen.until(lambda s: contents(s) == ["first"])
     assert edited.messages[0].id == first.id and edited.messages[0].time_updated
 

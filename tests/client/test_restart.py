@@ -25,26 +25,40 @@ async def post_elsewhere(settings: Settings, private: bool = True) -> None:
         async with httpx.AsyncClient(base_url=other.http_url + "/messaging") as http:
             room = (await http.get("/conversations/current/CH1/streamingLive/svc1")).json()
             for text in ("missed one", "missed two"):
-                await http.post("/messages/send", json=[{
-                    "churchId": "CH1", "conversationId": room["id"], "content": text,
-                    "displayName": "Bob"}])
+                await http.post(
+                    "/messages/send",
+                    json=[
+                        {
+                            "churchId": "CH1",
+                            "conversationId": room["id"],
+                            "content": text,
+                            "displayName": "Bob",
+                        }
+                    ],
+                )
             if not private:
                 return
             sam = auth("CH1", "P2", first_name="Sam")
-            thread = (await http.post("/privateMessages", json=[{"toPersonId": "P1"}],
-                                      headers=sam)).json()[0]
-            await http.post("/messages", headers=sam, json=[
-                {"conversationId": thread["conversationId"], "content": "psst"}])
+            thread = (
+                await http.post("/privateMessages", json=[{"toPersonId": "P1"}], headers=sam)
+            ).json()[0]
+            await http.post(
+                "/messages",
+                headers=sam,
+                json=[{"conversationId": thread["conversationId"], "content": "psst"}],
+            )
     finally:
         await other.stop()
 
 
 async def test_restart_rejoins_rooms_and_recovers_missed_messages_once(
-        restartable: Restartable) -> None:
+    restartable: Restartable,
+) -> None:
     node = restartable.node
     assert node is not None
-    async with Client(node.http_url, node.socket_url, token=token("CH1", "P1"),
-                      display_name="Pat", backoff=FAST) as pat:
+    async with Client(
+        node.http_url, node.socket_url, token=token("CH1", "P1"), display_name="Pat", backoff=FAST
+    ) as pat:
         room = str((await pat.rest.current_conversation("CH1", "streamingLive", "svc1"))["id"])
         other = str((await pat.rest.current_conversation("CH1", "streamingLive", "svc2"))["id"])
         await pat.conversations.open("CH1", room)

@@ -42,18 +42,27 @@ class Cluster:
         self._sockets: list[TestSocket] = []
 
     def settings(self, **overrides: Any) -> Any:
-        values = {"delivery_provider": "redis", "redis_url": self.redis_url,
-                  "redis_prefix": self.prefix, "node_ttl": NODE_TTL}
+        values = {
+            "delivery_provider": "redis",
+            "redis_url": self.redis_url,
+            "redis_prefix": self.prefix,
+            "node_ttl": NODE_TTL,
+        }
         values.update(overrides)
         return node_settings(self.database_url, **values)
 
     def environment(self) -> dict[str, str]:
         """The same settings for a ``steeple serve`` subprocess."""
         settings = self.settings()
-        return {"DELIVERY_PROVIDER": "redis", "REDIS_URL": self.redis_url,
-                "REDIS_PREFIX": self.prefix, "NODE_TTL": str(NODE_TTL),
-                "DATABASE_URL": self.database_url, "JWT_SECRET": settings.jwt_secret,
-                "ENCRYPTION_KEY": settings.encryption_key}
+        return {
+            "DELIVERY_PROVIDER": "redis",
+            "REDIS_URL": self.redis_url,
+            "REDIS_PREFIX": self.prefix,
+            "NODE_TTL": str(NODE_TTL),
+            "DATABASE_URL": self.database_url,
+            "JWT_SECRET": settings.jwt_secret,
+            "ENCRYPTION_KEY": settings.encryption_key,
+        }
 
     async def start(self, count: int = 1, **overrides: Any) -> list[Node]:
         started = []
@@ -110,6 +119,5 @@ async def cluster(database_url: str, prefix: str) -> AsyncIterator[Cluster]:
     await forget_prefix(REDIS_URL, prefix)
 
 
-SHARED_DATABASES = pytest.mark.parametrize("database_url", ["postgres", "mariadb"],
-                                           indirect=True)
+SHARED_DATABASES = pytest.mark.parametrize("database_url", ["postgres", "mariadb"], indirect=True)
 """A cluster needs a database every node reaches over the network."""

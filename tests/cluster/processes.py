@@ -35,13 +35,13 @@ class ChildProcess:
             self.output.append(line)
             self._lines.put_nowait(line)
 
-    async def wait_for_line(self, pattern: re.Pattern[str], timeout: float = 30
-                            ) -> re.Match[str]:
+    async def wait_for_line(self, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
         async def find() -> re.Match[str]:
             while True:
                 match = pattern.search(await self._lines.get())
                 if match:
                     return match
+
         try:
             return await asyncio.wait_for(find(), timeout)
         except TimeoutError:
@@ -64,8 +64,11 @@ class ChildProcess:
 
 async def spawn(*argv: str, env: dict[str, str] | None = None) -> ChildProcess:
     process = await asyncio.create_subprocess_exec(
-        *argv, env={**os.environ, **(env or {})}, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        *argv,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     return ChildProcess(process)
 
 
@@ -80,8 +83,9 @@ class ServedNode:
     @classmethod
     async def start(cls, env: dict[str, str]) -> ServedNode:
         command = [str(STEEPLE)] if STEEPLE.exists() else [sys.executable, "-m", "steeple.cli"]
-        child = await spawn(*command, "serve", "--host", "127.0.0.1", "--port", "0",
-                            "--socket-port", "0", env=env)
+        child = await spawn(
+            *command, "serve", "--host", "127.0.0.1", "--port", "0", "--socket-port", "0", env=env
+        )
         ready = await child.wait_for_line(SERVE_READY)
         return cls(child, ready.group(1), ready.group(2))
 
@@ -104,8 +108,17 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.skip("redis-server is not installed")
-        self._child = await spawn(binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                                  "--save", "", "--appendonly", "no")
+        self._child = await spawn(
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        )
         await self._child.wait_for_line(re.compile("Ready to accept connections"))
 
     async def stop(self) -> None:

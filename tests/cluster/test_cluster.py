@@ -44,8 +44,7 @@ async def rows_in(http: httpx.AsyncClient, room: dict[str, Any]) -> list[dict[st
 
 
 @SHARED_DATABASES
-async def test_message_posted_on_one_node_reaches_a_socket_on_another(cluster: Cluster
-                                                                      ) -> None:
+async def test_message_posted_on_one_node_reaches_a_socket_on_another(cluster: Cluster) -> None:
     a, b = await cluster.start(2)
     room = await live_room(cluster.http(a))
     ann = await cluster.socket(a)
@@ -57,7 +56,8 @@ async def test_message_posted_on_one_node_reaches_a_socket_on_another(cluster: C
 
 @SHARED_DATABASES
 async def test_room_split_over_three_nodes_gets_each_message_once_per_socket(
-        cluster: Cluster) -> None:
+    cluster: Cluster,
+) -> None:
     nodes = await cluster.start(3)
     room = await live_room(cluster.http(nodes[0]))
     members = [(index, await cluster.socket(node)) for index, node in enumerate(nodes * 2)]
@@ -83,7 +83,8 @@ async def test_leave_through_another_node_stops_delivery(cluster: Cluster) -> No
         await join(cluster.http(b), socket, room)
     await join(cluster.http(b), ann, lobby)
     response = await cluster.http(b).delete(
-        f"/connections/{room['churchId']}/{room['id']}/{ann.socket_id}")
+        f"/connections/{room['churchId']}/{room['id']}/{ann.socket_id}"
+    )
     assert response.status_code == 200, response.text
     await send(cluster.http(b), room, "after ann left")
     await bob.next("message", content_is("after ann left"))
@@ -171,8 +172,9 @@ async def wait_until_degraded(node: Node) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_delivery_resumes_after_redis_restarts(database_url: str, prefix: str,
-                                                     private_redis: RedisServer) -> None:
+async def test_delivery_resumes_after_redis_restarts(
+    database_url: str, prefix: str, private_redis: RedisServer
+) -> None:
     cluster = Cluster(database_url, prefix, private_redis.url)
     try:
         a, b = await cluster.start(2)
@@ -201,8 +203,7 @@ async def test_delivery_resumes_after_redis_restarts(database_url: str, prefix: 
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_a_node_cut_off_too_long_closes_its_sockets_when_it_returns(cluster: Cluster
-                                                                         ) -> None:
+async def test_a_node_cut_off_too_long_closes_its_sockets_when_it_returns(cluster: Cluster) -> None:
     redis = urlsplit(REDIS_URL)
     relay = Relay(redis.hostname or "127.0.0.1", redis.port or 6379)
     port = await relay.start()

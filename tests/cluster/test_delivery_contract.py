@@ -74,8 +74,7 @@ def content_is(text: str) -> Callable[[dict[str, Any]], bool]:
 
 
 @pytest.fixture(params=["local", "redis"])
-async def pair(request: pytest.FixtureRequest, sqlite_url: str, prefix: str
-               ) -> AsyncIterator[Pair]:
+async def pair(request: pytest.FixtureRequest, sqlite_url: str, prefix: str) -> AsyncIterator[Pair]:
     cluster = Cluster(sqlite_url, prefix)
     if request.param == "local":
         (node,) = await cluster.start(1, delivery_provider="local")
@@ -96,8 +95,11 @@ async def receive_once(socket: TestSocket, text: str, marker: str) -> None:
 
 
 async def test_every_member_gets_each_frame_exactly_once(pair: Pair) -> None:
-    members = [await pair.cluster.socket(pair.holder), await pair.cluster.socket(pair.holder),
-               await pair.cluster.socket(pair.actor)]
+    members = [
+        await pair.cluster.socket(pair.holder),
+        await pair.cluster.socket(pair.holder),
+        await pair.cluster.socket(pair.actor),
+    ]
     for socket in members:
         await pair.delivery.join(ROOM, socket.socket_id)
     await pair.publish(ROOM, "hello")

@@ -45,8 +45,9 @@ async def proxy(cluster: Cluster, tmp_path: Path) -> AsyncIterator[Proxy]:
     ports = {port: free_port() for port in [*FRONT_PORTS, *NODE_PORTS]}
     for index in range(3):
         rest, ws = NODE_PORTS[2 * index : 2 * index + 2]
-        await cluster.start(1, port=ports[rest], socket_port=ports[ws],
-                            trusted_proxies=("127.0.0.1",))
+        await cluster.start(
+            1, port=ports[rest], socket_port=ports[ws], trusted_proxies=("127.0.0.1",)
+        )
     config = tmp_path / "haproxy.cfg"
     config.write_text(configured(CONFIG.read_text(), ports))
     child = await spawn(binary, "-db", "-f", str(config))
@@ -61,15 +62,15 @@ async def wait_until_all_nodes_are_up(proxy: Proxy) -> None:
     async with httpx.AsyncClient(base_url=proxy.rest_url, timeout=5) as client:
         for _ in range(200):  # an external process: no event to wait for, so poll
             try:
-                nodes = {(await client.get("/health")).json()["delivery"]["node"]
-                         for _ in range(6)}
+                nodes = {(await client.get("/health")).json()["delivery"]["node"] for _ in range(6)}
                 if len(nodes) == 3:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
-    raise AssertionError("haproxy never balanced over three nodes:\n"
-                         + "\n".join(proxy.child.output))
+    raise AssertionError(
+        "haproxy never balanced over three nodes:\n" + "\n".join(proxy.child.output)
+    )
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

@@ -19,8 +19,9 @@ from websockets.uri import parse_uri
 
 
 class RawSocket:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 protocol: ClientProtocol) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, protocol: ClientProtocol
+    ) -> None:
         self.reader, self.writer, self.protocol = reader, writer, protocol
         self.socket_id = ""
         self._events: deque[Any] = deque()

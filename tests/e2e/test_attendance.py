@@ -16,8 +16,9 @@ def _addresses(frame: dict[str, Any]) -> set[str]:
     return {v["ipAddress"] for v in frame["data"]["viewers"]}
 
 
-async def test_attendance_follows_join_rename_leave_and_close(http: httpx.AsyncClient,
-                                                              sockets: Any) -> None:
+async def test_attendance_follows_join_rename_leave_and_close(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await live_room(http)
     ann, bob = await sockets(), await sockets()
     await join(http, ann, room, "Ann")
@@ -31,8 +32,9 @@ async def test_attendance_follows_join_rename_leave_and_close(http: httpx.AsyncC
     assert both["data"]["totalViewers"] == 2
     await bob.next("attendance", shows("Ann", "Bob"))
 
-    response = await http.post("/connections/setName",
-                               json={"socketId": bob.socket_id, "name": "Aaron"})
+    response = await http.post(
+        "/connections/setName", json={"socketId": bob.socket_id, "name": "Aaron"}
+    )
     assert response.status_code == 200, response.text
     assert [r["displayName"] for r in response.json()] == ["Aaron"]
     await ann.next("attendance", shows("Aaron", "Ann"))  # sorted by displayName
@@ -51,8 +53,9 @@ async def test_attendance_follows_join_rename_leave_and_close(http: httpx.AsyncC
     assert [r["socketId"] for r in listed.json()] == [ann.socket_id]
 
 
-async def test_viewer_addresses_are_per_church_pseudonyms(http: httpx.AsyncClient,
-                                                          sockets: Any) -> None:
+async def test_viewer_addresses_are_per_church_pseudonyms(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     home, away = await live_room(http, "CH1"), await live_room(http, "CH2")
     ann, bob = await sockets(), await sockets()
     rows = await join(http, ann, home, "Ann")
@@ -69,8 +72,7 @@ async def test_viewer_addresses_are_per_church_pseudonyms(http: httpx.AsyncClien
     assert "127.0.0.1" not in str(listed) and "127.0.0.1" not in str(frame)
 
 
-async def test_legacy_anonymous_names_are_numbered(http: httpx.AsyncClient,
-                                                   sockets: Any) -> None:
+async def test_legacy_anonymous_names_are_numbered(http: httpx.AsyncClient, sockets: Any) -> None:
     room = await live_room(http)
     watcher = await sockets()
     await join(http, watcher, room, "Host")
@@ -115,8 +117,9 @@ async def test_legacy_numbering_continues_after_a_restart(sqlite_url: str) -> No
     await second.stop()
 
 
-async def test_concurrent_legacy_joins_get_distinct_numbers(http: httpx.AsyncClient,
-                                                            sockets: Any) -> None:
+async def test_concurrent_legacy_joins_get_distinct_numbers(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await live_room(http, service="fresh")
     guests = [await sockets() for _ in range(6)]
     joined = await asyncio.gather(*(join(http, g, room, "Anonymous ") for g in guests))

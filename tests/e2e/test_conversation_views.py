@@ -19,16 +19,16 @@ async def test_listings_show_stats_and_edge_messages(http: httpx.AsyncClient) ->
     group = await group_room(http)
     sent = [await post(http, group, f"m{i}", MEMBER) for i in range(3)]
 
-    pages = await http.get("/conversations/messages/group/G1", params={"limit": 2},
-                           headers=MEMBER)
+    pages = await http.get("/conversations/messages/group/G1", params={"limit": 2}, headers=MEMBER)
     assert pages.status_code == 200, pages.text
     (listed,) = pages.json()
     assert listed["id"] == group["id"]
     assert [m["content"] for m in listed["messages"]] == ["m2", "m1"]
     assert all(m["reactions"] == [] for m in listed["messages"])
 
-    timeline = await http.get("/conversations/timeline/ids",
-                              params={"ids": f"{group['id']},unknown"}, headers=MEMBER)
+    timeline = await http.get(
+        "/conversations/timeline/ids", params={"ids": f"{group['id']},unknown"}, headers=MEMBER
+    )
     assert timeline.status_code == 200, timeline.text
     (entry,) = timeline.json()
     assert entry["postCount"] == 3
@@ -41,8 +41,9 @@ async def test_listings_show_stats_and_edge_messages(http: httpx.AsyncClient) ->
         assert response.json()[0]["lastPostId"] == sent[2]["id"]
     denied = await http.get("/conversations/posts/group/G1", headers=STRANGER)
     assert (denied.status_code, denied.json()) == (401, [])
-    assert (await http.get("/conversations/timeline/ids", params={"ids": group["id"]},
-                           headers=STRANGER)).json() == []
+    assert (
+        await http.get("/conversations/timeline/ids", params={"ids": group["id"]}, headers=STRANGER)
+    ).json() == []
 
     by_content = await http.get("/conversations/CH1/group/G1", headers=MEMBER)
     assert [c["id"] for c in by_content.json()] == [group["id"]]
@@ -73,19 +74,21 @@ async def test_current_room_is_reused_then_deleted(http: httpx.AsyncClient) -> N
     assert fresh.json()["id"] != conversation_id
 
 
-async def test_encrypted_host_chat_id_with_slashes_survives_routing(http: httpx.AsyncClient
-                                                                    ) -> None:
+async def test_encrypted_host_chat_id_with_slashes_survives_routing(
+    http: httpx.AsyncClient,
+) -> None:
     cipher = HostChatCipher(ENCRYPTION_KEY)
-    room_id = next(r for r in (cipher.encrypt("svc1") for _ in range(500))
-                   if "/" in r and "+" in r)
+    room_id = next(r for r in (cipher.encrypt("svc1") for _ in range(500)) if "/" in r and "+" in r)
     host = auth("CH1", "P1", permissions=["Chat__Host"])
     response = await http.get(
-        f"/conversations/current/CH1/streamingLiveHost/{quote(room_id, safe='')}",
-        headers=host)
+        f"/conversations/current/CH1/streamingLiveHost/{quote(room_id, safe='')}", headers=host
+    )
     assert response.status_code == 200, response.text
     assert (response.json()["contentType"], response.json()["contentId"]) == (
-        "streamingLiveHost", "svc1")
+        "streamingLiveHost",
+        "svc1",
+    )
     refused = await http.get(
-        f"/conversations/current/CH1/streamingLiveHost/{quote(room_id, safe='')}",
-        headers=MEMBER)
+        f"/conversations/current/CH1/streamingLiveHost/{quote(room_id, safe='')}", headers=MEMBER
+    )
     assert refused.status_code == 401

@@ -11,9 +11,14 @@ ORIGIN = "https://app.example.church"
 
 async def test_preflight_allows_a_bearer_token_from_another_origin(node: Node) -> None:
     async with httpx.AsyncClient(base_url=node.http_url) as client:
-        response = await client.options("/messaging/messages/send", headers={
-            "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type"})
+        response = await client.options(
+            "/messaging/messages/send",
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", ORIGIN)
     assert "POST" in response.headers["access-control-allow-methods"]

@@ -28,13 +28,13 @@ async def default_node(sqlite_url: str) -> AsyncIterator[Node]:
 
 
 async def test_burst_of_joins_is_coalesced(default_node: Node) -> None:
-    async with httpx.AsyncClient(base_url=default_node.http_url + "/messaging",
-                                 timeout=30) as http:
+    async with httpx.AsyncClient(base_url=default_node.http_url + "/messaging", timeout=30) as http:
         room = await live_room(http)
         first = await TestSocket.connect(default_node.socket_url)
         # The other viewers never read: the server must not care, and the test stays cheap.
-        others = await asyncio.gather(*(RawSocket.connect(default_node.socket_url)
-                                        for _ in range(JOINS - 1)))
+        others = await asyncio.gather(
+            *(RawSocket.connect(default_node.socket_url) for _ in range(JOINS - 1))
+        )
         try:
             await asyncio.gather(*(other.get_id() for other in others))
             joined = await http.post("/connections", json=[entry(first, room, "viewer 000")])
@@ -52,8 +52,9 @@ async def test_burst_of_joins_is_coalesced(default_node: Node) -> None:
                     assert response.status_code == 200, response.text
 
             await asyncio.gather(*(joiner() for _ in range(WORKERS)))
-            final = await first.next("attendance",
-                                     lambda f: f["data"]["totalViewers"] == JOINS, timeout=30)
+            final = await first.next(
+                "attendance", lambda f: f["data"]["totalViewers"] == JOINS, timeout=30
+            )
             frames = len(first.pending("attendance")) + 1  # all it got during the burst
             assert len(final["data"]["viewers"]) == JOINS
             assert frames <= JOINS // 5, f"{frames} attendance frames for {JOINS} joins"

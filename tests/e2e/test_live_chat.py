@@ -9,17 +9,23 @@ import httpx
 from tests.wsclient import TestSocket
 
 
-async def live_room(http: httpx.AsyncClient, church: str = "CH1", service: str = "svc1"
-                    ) -> dict[str, Any]:
+async def live_room(
+    http: httpx.AsyncClient, church: str = "CH1", service: str = "svc1"
+) -> dict[str, Any]:
     response = await http.get(f"/conversations/current/{church}/streamingLive/{service}")
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-async def join(http: httpx.AsyncClient, socket: TestSocket, room: dict[str, Any],
-               name: str) -> None:
-    entry = {"churchId": room["churchId"], "conversationId": room["id"],
-             "socketId": socket.socket_id, "displayName": name}
+async def join(
+    http: httpx.AsyncClient, socket: TestSocket, room: dict[str, Any], name: str
+) -> None:
+    entry = {
+        "churchId": room["churchId"],
+        "conversationId": room["id"],
+        "socketId": socket.socket_id,
+        "displayName": name,
+    }
     response = await http.post("/connections", json=[entry])
     assert response.status_code == 200, response.text
 
@@ -30,8 +36,9 @@ async def test_two_viewers_see_each_others_message_exactly_once(http, sockets) -
     await join(http, ann, room, "Ann")
     await join(http, bob, room, "Bob")
     for text in ("hello from ann", "marker"):
-        body = [{"churchId": "CH1", "conversationId": room["id"], "content": text,
-                 "displayName": "Ann"}]
+        body = [
+            {"churchId": "CH1", "conversationId": room["id"], "content": text, "displayName": "Ann"}
+        ]
         response = await http.post("/messages/send", json=body)
         assert response.status_code == 200, response.text
     for socket in (ann, bob):

@@ -13,11 +13,12 @@ MEMBER = auth("CH1", "P1", group_ids=["G1"])
 OTHER_MEMBER = auth("CH1", "P2", group_ids=["G1"])
 
 
-async def test_catchup_is_oldest_first_and_after_returns_the_rest(http: httpx.AsyncClient
-                                                                  ) -> None:
+async def test_catchup_is_oldest_first_and_after_returns_the_rest(http: httpx.AsyncClient) -> None:
     room = await live_room(http)
-    batch = [{"churchId": "CH1", "conversationId": room["id"], "content": f"m{i}",
-              "displayName": "Ann"} for i in range(5)]
+    batch = [
+        {"churchId": "CH1", "conversationId": room["id"], "content": f"m{i}", "displayName": "Ann"}
+        for i in range(5)
+    ]
     response = await http.post("/messages/send", json=batch)  # one batch: same millisecond
     assert response.status_code == 200, response.text
     saved = response.json()
@@ -34,24 +35,39 @@ async def test_catchup_is_oldest_first_and_after_returns_the_rest(http: httpx.As
     conversation = (await http.get(f"/conversations/CH1/{room['id']}")).json()
     assert conversation["postCount"] == 6
     assert (conversation["firstPostId"], conversation["lastPostId"]) == (
-        saved[0]["id"], everything[-1]["id"])
+        saved[0]["id"],
+        everything[-1]["id"],
+    )
 
 
-async def test_conversation_activity_reaches_content_room_subscribers(http: httpx.AsyncClient,
-                                                                      sockets: Any) -> None:
+async def test_conversation_activity_reaches_content_room_subscribers(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     live_watcher, group_watcher, outsider = await sockets(), await sockets(), await sockets()
     await join(http, live_watcher, ("CH1", "content-streamingLive-svc7"))
     await join(http, group_watcher, ("CH1", "content-group-G1"), headers=MEMBER)
-    denied = await http.post("/connections", json=[{
-        "churchId": "CH1", "conversationId": "content-group-G1",
-        "socketId": outsider.socket_id}], headers=auth("CH1", "P3", group_ids=["G2"]))
+    denied = await http.post(
+        "/connections",
+        json=[
+            {
+                "churchId": "CH1",
+                "conversationId": "content-group-G1",
+                "socketId": outsider.socket_id,
+            }
+        ],
+        headers=auth("CH1", "P3", group_ids=["G2"]),
+    )
     assert (denied.status_code, denied.json()) == (401, {})
 
     room = await live_room(http, service="svc7")
     created = await live_watcher.next("conversationActivity")
     assert created["conversationId"] == "content-streamingLive-svc7"
-    assert created["data"] == {"contentType": "streamingLive", "contentId": "svc7",
-                               "conversationId": room["id"], "kind": "created"}
+    assert created["data"] == {
+        "contentType": "streamingLive",
+        "contentId": "svc7",
+        "conversationId": room["id"],
+        "kind": "created",
+    }
     await send(http, room, "hello")
     activity = await live_watcher.next("conversationActivity")
     assert activity["data"]["kind"] == "message"
@@ -69,8 +85,7 @@ async def test_conversation_activity_reaches_content_room_subscribers(http: http
     assert live_watcher.pending("conversationActivity") == []
 
 
-async def test_author_deletes_and_others_are_refused(http: httpx.AsyncClient,
-                                                     sockets: Any) -> None:
+async def test_author_deletes_and_others_are_refused(http: httpx.AsyncClient, sockets: Any) -> None:
     group = await group_room(http)
     watcher = await sockets()
     await join(http, watcher, group, "Bea", headers=OTHER_MEMBER)
@@ -105,8 +120,11 @@ async def test_edit_sends_the_edited_message(http: httpx.AsyncClient, sockets: A
     original = await post(http, group, "frist", MEMBER)
     await watcher.next("message", lambda f: f["data"]["id"] == original["id"])
 
-    refused = await http.post("/messages", headers=OTHER_MEMBER, json=[
-        {"id": original["id"], "conversationId": group["id"], "content": "hijacked"}])
+    refused = await http.post(
+        "/messages",
+        headers=OTHER_MEMBER,
+        json=[{"id": original["id"], "conversationId": group["id"], "content": "hijacked"}],
+    )
     assert (refused.status_code, refused.json()) == (401, {})
     edited = await post(http, group, "first", MEMBER, id=original["id"])
     assert edited["id"] == original["id"] and edited["timeUpdated"]

@@ -38,11 +38,23 @@ async def test_sigterm_closes_sockets_with_1001_and_exits_0(tmp_path: Path) -> N
     http_port, socket_port = free_port(), free_port()
     env = {**os.environ, "JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "steeple.cli", "serve", "--host", "127.0.0.1",
-        "--port", str(http_port), "--socket-port", str(socket_port),
-        "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
-        env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "steeple.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(http_port),
+        "--socket-port",
+        str(socket_port),
+        "--database-url",
+        f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         log = await _wait_until_serving(process)
         assert "generated development secret" not in log

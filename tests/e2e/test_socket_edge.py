@@ -28,8 +28,12 @@ async def test_every_inbound_frame_gets_the_same_socket_id(sockets: Any) -> None
     await socket.ws.send(b"\x00binary")
     for _ in range(5):
         frame = await socket.next("socketId")
-        assert frame == {"churchId": "", "conversationId": "", "action": "socketId",
-                         "data": socket.socket_id}
+        assert frame == {
+            "churchId": "",
+            "conversationId": "",
+            "action": "socketId",
+            "data": socket.socket_id,
+        }
 
 
 async def test_nothing_is_sent_on_connect(node: Node) -> None:
@@ -50,9 +54,12 @@ async def quick_node(sqlite_url: str, request: pytest.FixtureRequest) -> AsyncIt
     await running.stop()
 
 
-@pytest.mark.parametrize("quick_node", [{"ping_interval": 0.2},
-                                        {"ping_interval": 0.2, "self_hosted": True}],
-                         indirect=True, ids=["socket-port", "single-port"])
+@pytest.mark.parametrize(
+    "quick_node",
+    [{"ping_interval": 0.2}, {"ping_interval": 0.2, "self_hosted": True}],
+    indirect=True,
+    ids=["socket-port", "single-port"],
+)
 async def test_heartbeat_terminates_a_socket_that_never_pongs(quick_node: Node) -> None:
     async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
         room = await live_room(http)
@@ -79,7 +86,8 @@ SLOW = {"socket_buffer_limit": 64 * 1024}
 
 @pytest.mark.parametrize("quick_node", [SLOW], indirect=True)
 async def test_a_socket_that_never_reads_is_closed_and_the_room_goes_on(
-        quick_node: Node, caplog: pytest.LogCaptureFixture) -> None:
+    quick_node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
     async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
         room = await live_room(http)
         reader = await TestSocket.connect(quick_node.socket_url)
@@ -143,8 +151,9 @@ async def test_health(node: Node) -> None:
 
 
 @pytest.mark.parametrize("self_hosted", [False, True], ids=["socket-port", "single-port"])
-async def test_stopping_a_node_closes_its_sockets_with_1001(sqlite_url: str,
-                                                            self_hosted: bool) -> None:
+async def test_stopping_a_node_closes_its_sockets_with_1001(
+    sqlite_url: str, self_hosted: bool
+) -> None:
     running = Node(node_settings(sqlite_url, self_hosted=self_hosted))
     await running.start()
     socket = await TestSocket.connect(running.socket_url)

@@ -11,8 +11,9 @@ from tests.e2e.helpers import join
 from tests.wsclient import TestSocket
 
 
-async def alerts_socket(http: httpx.AsyncClient, socket: TestSocket, person: str,
-                        church: str = "CH1", **claims: Any) -> TestSocket:
+async def alerts_socket(
+    http: httpx.AsyncClient, socket: TestSocket, person: str, church: str = "CH1", **claims: Any
+) -> TestSocket:
     """``socket`` joined to the ``alerts`` room of ``person``."""
     await join(http, socket, (church, "alerts"), headers=auth(church, person, **claims))
     return socket
@@ -24,17 +25,27 @@ async def counts(http: httpx.AsyncClient, person: str, church: str = "CH1") -> d
     return dict(response.json())
 
 
-async def open_thread(http: httpx.AsyncClient, sender: str, recipient: str,
-                      church: str = "CH1") -> dict[str, Any]:
+async def open_thread(
+    http: httpx.AsyncClient, sender: str, recipient: str, church: str = "CH1"
+) -> dict[str, Any]:
     """Open a thread the way ChurchApps clients do: conversation first, then the thread."""
     headers = auth(church, sender)
-    conversation = {"contentType": "privateMessage", "contentId": sender,
-                    "title": "Private Message", "visibility": "hidden",
-                    "allowAnonymousPosts": False}
+    conversation = {
+        "contentType": "privateMessage",
+        "contentId": sender,
+        "title": "Private Message",
+        "visibility": "hidden",
+        "allowAnonymousPosts": False,
+    }
     response = await http.post("/conversations", json=[conversation], headers=headers)
     assert response.status_code == 200, response.text
-    body = [{"fromPersonId": sender, "toPersonId": recipient,
-             "conversationId": response.json()[0]["id"]}]
+    body = [
+        {
+            "fromPersonId": sender,
+            "toPersonId": recipient,
+            "conversationId": response.json()[0]["id"],
+        }
+    ]
     response = await http.post("/privateMessages", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json()[0])

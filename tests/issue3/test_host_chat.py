@@ -31,8 +31,14 @@ async def node_js(mode: str, value: str, key: str = ENCRYPTION_KEY) -> str:
             pytest.fail("node is required for the host-chat interop test (CI=true)")
         pytest.skip("node is not installed")
     process = await asyncio.create_subprocess_exec(
-        executable, str(SCRIPT), mode, key, value,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        executable,
+        str(SCRIPT),
+        mode,
+        key,
+        value,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out.decode()
@@ -44,11 +50,14 @@ async def host_room_id(http: httpx.AsyncClient, service: str, headers: dict[str,
     return str(response.json()["room"])
 
 
-async def current(http: httpx.AsyncClient, room: str, headers: dict[str, str] | None = None,
-                  church: str = "CH1") -> httpx.Response:
+async def current(
+    http: httpx.AsyncClient, room: str, headers: dict[str, str] | None = None, church: str = "CH1"
+) -> httpx.Response:
     """``/conversations/current`` with the room escaped as ``encodeURIComponent`` does."""
-    return await http.get(f"/messaging/conversations/current/{church}/streamingLiveHost/"
-                          f"{quote(room, safe='')}", headers=headers)
+    return await http.get(
+        f"/messaging/conversations/current/{church}/streamingLiveHost/{quote(room, safe='')}",
+        headers=headers,
+    )
 
 
 @pytest.fixture
@@ -58,9 +67,9 @@ async def root(node: Node) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_two_hosts_reach_the_same_host_room(root: httpx.AsyncClient,
-                                                  http: httpx.AsyncClient,
-                                                  sockets: Any) -> None:
+async def test_two_hosts_reach_the_same_host_room(
+    root: httpx.AsyncClient, http: httpx.AsyncClient, sockets: Any
+) -> None:
     first = await host_room_id(root, "svc1", HOST)
     second = await host_room_id(root, "svc1", OTHER_HOST)
     assert first != second and "|" in first  # a fresh IV each time
@@ -91,8 +100,11 @@ async def test_only_hosts_get_a_room_id_or_into_the_room(root: httpx.AsyncClient
     assert (await current(root, room_id, foreign_host, church="CH2")).json()["churchId"] == "CH2"
     history = await root.get(f"/messaging/messages/conversation/{room['id']}", headers=member)
     assert history.status_code == 401
-    sent = await root.post("/messaging/messages", headers=member, json=[{
-        "conversationId": room["id"], "content": "hi hosts"}])
+    sent = await root.post(
+        "/messaging/messages",
+        headers=member,
+        json=[{"conversationId": room["id"], "content": "hi hosts"}],
+    )
     assert sent.status_code == 401
 
 
@@ -110,17 +122,26 @@ async def test_a_room_encrypted_by_steeple_decrypts_in_node(root: httpx.AsyncCli
 
 async def test_garbage_or_foreign_key_rooms_are_4xx(root: httpx.AsyncClient) -> None:
     # Long plaintext: a wrong key turning it into a valid id by chance is ~4**-24.
-    foreign = await node_js("encrypt", "svc1-of-another-server-1",
-                            key="fedcba9876543210fedcba9876543210")
-    garbage = ["x" * 40, "abc|def", "!!!notbase64!!!|AAAA", "AAAA|AAAAAAAAAAAAAAAA",
-               "AAAAAAAAAAAAAAAAAAAAAA==|", "AAAAAAAAAAAAAAAAAAAAAA==|" + "/" * 30, foreign,
-               "AAAAAAAAAAAAAAAAAAAAAA==|" + "é" * 20]
+    foreign = await node_js(
+        "encrypt", "svc1-of-another-server-1", key="fedcba9876543210fedcba9876543210"
+    )
+    garbage = [
+        "x" * 40,
+        "abc|def",
+        "!!!notbase64!!!|AAAA",
+        "AAAA|AAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAA==|",
+        "AAAAAAAAAAAAAAAAAAAAAA==|" + "/" * 30,
+        foreign,
+        "AAAAAAAAAAAAAAAAAAAAAA==|" + "é" * 20,
+    ]
     for room in garbage:
         response = await current(root, room, HOST)
         assert 400 <= response.status_code < 500, (room, response.text)
         assert isinstance(response.json(), dict)
-    bad_ids = [await root.get("/content/streamingServices/a.b/hostChat", headers=HOST),
-               await root.get("/content/streamingServices/" + "s" * 12 + "/hostChat",
-                              headers=HOST)]
+    bad_ids = [
+        await root.get("/content/streamingServices/a.b/hostChat", headers=HOST),
+        await root.get("/content/streamingServices/" + "s" * 12 + "/hostChat", headers=HOST),
+    ]
     for response in bad_ids:
         assert is_json_error(response, 400), response.text

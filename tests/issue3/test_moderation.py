@@ -28,8 +28,9 @@ async def client_from(node: Node) -> AsyncIterator[Client]:
 
     def make(address: str, **headers: str) -> httpx.AsyncClient:
         transport = httpx.AsyncHTTPTransport(local_address=address)
-        client = httpx.AsyncClient(base_url=node.http_url + "/messaging", timeout=10,
-                                   transport=transport, headers=headers)
+        client = httpx.AsyncClient(
+            base_url=node.http_url + "/messaging", timeout=10, transport=transport, headers=headers
+        )
         opened.append(client)
         return client
 
@@ -39,29 +40,41 @@ async def client_from(node: Node) -> AsyncIterator[Client]:
 
 
 async def say(client: httpx.AsyncClient, room: dict[str, Any], text: str) -> httpx.Response:
-    return await client.post("/messages/send", json=[{
-        "churchId": room["churchId"], "conversationId": room["id"], "content": text,
-        "displayName": "Viewer"}])
+    return await client.post(
+        "/messages/send",
+        json=[
+            {
+                "churchId": room["churchId"],
+                "conversationId": room["id"],
+                "content": text,
+                "displayName": "Viewer",
+            }
+        ],
+    )
 
 
-async def toggle(http: httpx.AsyncClient, room: dict[str, Any], pseudonym: str
-                 ) -> httpx.Response:
-    return await http.post("/blockedIps", headers=HOST, json=[{
-        "conversationId": room["id"], "serviceId": "svc1", "ipAddress": pseudonym}])
+async def toggle(http: httpx.AsyncClient, room: dict[str, Any], pseudonym: str) -> httpx.Response:
+    return await http.post(
+        "/blockedIps",
+        headers=HOST,
+        json=[{"conversationId": room["id"], "serviceId": "svc1", "ipAddress": pseudonym}],
+    )
 
 
-async def pseudonym_of(http: httpx.AsyncClient, socket: TestSocket, room: dict[str, Any],
-                       name: str) -> str:
+async def pseudonym_of(
+    http: httpx.AsyncClient, socket: TestSocket, room: dict[str, Any], name: str
+) -> str:
     """The address pseudonym the room's attendance shows for ``name``."""
     await join(http, socket, room, name)
-    frame = await socket.next("attendance", lambda f: any(
-        v["displayName"] == name for v in f["data"]["viewers"]))
-    return next(str(v["ipAddress"]) for v in frame["data"]["viewers"]
-                if v["displayName"] == name)
+    frame = await socket.next(
+        "attendance", lambda f: any(v["displayName"] == name for v in f["data"]["viewers"])
+    )
+    return next(str(v["ipAddress"]) for v in frame["data"]["viewers"] if v["displayName"] == name)
 
 
 async def test_a_blocked_address_cannot_post_while_others_can(
-        http: httpx.AsyncClient, sockets: Any, client_from: Client) -> None:
+    http: httpx.AsyncClient, sockets: Any, client_from: Client
+) -> None:
     room = await live_room(http)
     troll, friend = client_from("127.0.0.2"), client_from("127.0.0.3")
     watcher = await sockets()
@@ -77,10 +90,11 @@ async def test_a_blocked_address_cannot_post_while_others_can(
     assert refused.status_code == 403 and "blocked" in refused.json()["error"]
     assert (await say(friend, room, "hello")).status_code == 200
     assert (await say(troll, room, "spam again")).status_code == 403
-    host_same_address = await client_from("127.0.0.2").post("/messages/send", headers=HOST,
-                                                            json=[{"churchId": "CH1",
-                                                                   "conversationId": room["id"],
-                                                                   "content": "host here"}])
+    host_same_address = await client_from("127.0.0.2").post(
+        "/messages/send",
+        headers=HOST,
+        json=[{"churchId": "CH1", "conversationId": room["id"], "content": "host here"}],
+    )
     assert host_same_address.status_code == 200
 
     late = await sockets()
@@ -96,8 +110,9 @@ async def test_a_blocked_address_cannot_post_while_others_can(
     assert [m["content"] for m in messages.json()] == ["hello", "host here", "sorry"]
 
 
-async def test_clear_lifts_every_block_of_a_service(http: httpx.AsyncClient, sockets: Any,
-                                                    client_from: Client) -> None:
+async def test_clear_lifts_every_block_of_a_service(
+    http: httpx.AsyncClient, sockets: Any, client_from: Client
+) -> None:
     room = await live_room(http)
     watcher = await sockets()
     troll = client_from("127.0.0.4")
@@ -134,28 +149,51 @@ async def test_bad_input_is_a_4xx_with_json(http: httpx.AsyncClient, sockets: An
         (await http.post("/blockedIps", json=[good]), 401),
         (await http.post("/blockedIps", json=[good], headers=viewer), 401),
         (await http.post("/blockedIps", json=good, headers=HOST), 400),
-        (await http.post("/blockedIps", json=[{**good, "ipAddress": "10.1.2.3"}],
-                         headers=HOST), 400),
-        (await http.post("/blockedIps", json=[{**good, "ipAddress": "ip-" + "a" * 50}],
-                         headers=HOST), 400),
+        (
+            await http.post("/blockedIps", json=[{**good, "ipAddress": "10.1.2.3"}], headers=HOST),
+            400,
+        ),
+        (
+            await http.post(
+                "/blockedIps", json=[{**good, "ipAddress": "ip-" + "a" * 50}], headers=HOST
+            ),
+            400,
+        ),
         (await http.post("/blockedIps", json=[{**good, "ipAddress": None}], headers=HOST), 400),
-        (await http.post("/blockedIps", json=[{**good, "conversationId": ""}],
-                         headers=HOST), 400),
+        (await http.post("/blockedIps", json=[{**good, "conversationId": ""}], headers=HOST), 400),
         (await http.post("/blockedIps", json=[{**good, "serviceId": "s/1"}], headers=HOST), 400),
-        (await http.post("/blockedIps", json=[{**good, "conversationId": "nosuchconv"}],
-                         headers=HOST), 404),
+        (
+            await http.post(
+                "/blockedIps", json=[{**good, "conversationId": "nosuchconv"}], headers=HOST
+            ),
+            404,
+        ),
         (await http.post("/blockedIps/clear", json=[{"serviceId": "svc1"}]), 401),
         (await http.post("/blockedIps/clear", json={"serviceId": "svc1"}, headers=HOST), 400),
         (await http.post("/blockedIps/clear", json=[{}], headers=HOST), 400),
         (await http.post("/blockedIps/clear", json=[{"serviceId": ["x"]}], headers=HOST), 400),
-        (await http.post("/messages/setCallout", json={"conversationId": room["id"]},
-                         headers=viewer), 401),
+        (
+            await http.post(
+                "/messages/setCallout", json={"conversationId": room["id"]}, headers=viewer
+            ),
+            401,
+        ),
         (await http.post("/messages/setCallout", json=[], headers=HOST), 400),
         (await http.post("/messages/setCallout", json={"content": "x"}, headers=HOST), 400),
-        (await http.post("/messages/setCallout", json={"conversationId": room["id"],
-                                                       "content": 3}, headers=HOST), 400),
-        (await http.post("/messages/setCallout", json={"conversationId": "nosuchconv"},
-                         headers=HOST), 404),
+        (
+            await http.post(
+                "/messages/setCallout",
+                json={"conversationId": room["id"], "content": 3},
+                headers=HOST,
+            ),
+            400,
+        ),
+        (
+            await http.post(
+                "/messages/setCallout", json={"conversationId": "nosuchconv"}, headers=HOST
+            ),
+            404,
+        ),
     ]
     for response, status in cases:
         assert is_json_error(response, status), (response.request.url, response.text)
@@ -182,9 +220,11 @@ def test_forwarded_for_counts_only_from_trusted_proxies() -> None:
 
 
 async def test_trusted_proxy_forwarded_addresses_are_pseudonymised_and_blockable(
-        tmp_path: Path) -> None:
-    settings = node_settings(f"sqlite+aiosqlite:///{tmp_path / 'proxy.db'}",
-                             trusted_proxies=("127.0.0.1",))
+    tmp_path: Path,
+) -> None:
+    settings = node_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'proxy.db'}", trusted_proxies=("127.0.0.1",)
+    )
     node = Node(settings)
     await node.start()
     try:
@@ -192,9 +232,19 @@ async def test_trusted_proxy_forwarded_addresses_are_pseudonymised_and_blockable
             room = await live_room(http)
             socket = await TestSocket.connect(node.socket_url)
             forwarded = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}
-            rows = (await http.post("/connections", headers=forwarded, json=[{
-                "churchId": "CH1", "conversationId": room["id"],
-                "socketId": socket.socket_id}])).json()
+            rows = (
+                await http.post(
+                    "/connections",
+                    headers=forwarded,
+                    json=[
+                        {
+                            "churchId": "CH1",
+                            "conversationId": room["id"],
+                            "socketId": socket.socket_id,
+                        }
+                    ],
+                )
+            ).json()
             expected = node.ctx.pseudonyms("CH1", "203.0.113.7")
             assert rows[0]["ipAddress"] == expected
             assert expected != node.ctx.pseudonyms("CH2", "203.0.113.7")
@@ -204,19 +254,24 @@ async def test_trusted_proxy_forwarded_addresses_are_pseudonymised_and_blockable
             refused = await http.post("/messages/send", json=body, headers=spoofed)
             assert refused.status_code == 403
             other = {"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}
-            assert (await http.post("/messages/send", json=body, headers=other)
-                    ).status_code == 200
+            assert (await http.post("/messages/send", json=body, headers=other)).status_code == 200
             await socket.close()
     finally:
         await node.stop()
 
 
 async def test_forwarded_for_is_ignored_without_trusted_proxies(
-        http: httpx.AsyncClient, node: Node, sockets: Any) -> None:
+    http: httpx.AsyncClient, node: Node, sockets: Any
+) -> None:
     room = await live_room(http)
     socket = await sockets()
-    rows = (await http.post("/connections", headers={"X-Forwarded-For": "203.0.113.7"}, json=[{
-        "churchId": "CH1", "conversationId": room["id"], "socketId": socket.socket_id}])).json()
+    rows = (
+        await http.post(
+            "/connections",
+            headers={"X-Forwarded-For": "203.0.113.7"},
+            json=[{"churchId": "CH1", "conversationId": room["id"], "socketId": socket.socket_id}],
+        )
+    ).json()
     assert rows[0]["ipAddress"] == node.ctx.pseudonyms("CH1", "127.0.0.1")
 
 

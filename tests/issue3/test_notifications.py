@@ -18,7 +18,8 @@ def member(person: str, church: str = "CH1", **claims: Any) -> dict[str, str]:
 
 
 async def test_prior_posters_minus_the_sender_get_a_row_and_a_frame(
-        http: httpx.AsyncClient, sockets: Any) -> None:
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await group_room(http)
     ann = await alerts_socket(http, await sockets(), "P1", **MEMBER)
     bob = await alerts_socket(http, await sockets(), "P2", **MEMBER)
@@ -36,17 +37,21 @@ async def test_prior_posters_minus_the_sender_get_a_row_and_a_frame(
         assert socket.pending("notification") == []
 
     mine = await http.get("/notifications/my", headers=member("P1"))
-    assert [(n["contentType"], n["contentId"], n["triggeredByPersonId"], n["isNew"])
-            for n in mine.json()] == [("group", "G1", "P2", True)]
+    assert [
+        (n["contentType"], n["contentId"], n["triggeredByPersonId"], n["isNew"])
+        for n in mine.json()
+    ] == [("group", "G1", "P2", True)]
     assert mine.json()[0]["message"] == "New message: G1 chat"
     assert await counts(http, "P1") == {"notificationCount": 0, "pmCount": 0}
     assert (await ann.next("notification"))["data"]["counts"]["notificationCount"] == 0
-    assert [n["isNew"] for n in (await http.get("/notifications/my",
-                                                headers=member("P1"))).json()] == [False]
+    assert [
+        n["isNew"] for n in (await http.get("/notifications/my", headers=member("P1"))).json()
+    ] == [False]
 
 
-async def test_an_unread_notification_is_not_repeated(http: httpx.AsyncClient,
-                                                       sockets: Any) -> None:
+async def test_an_unread_notification_is_not_repeated(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await group_room(http)
     ann = await alerts_socket(http, await sockets(), "P1", **MEMBER)
     await post(http, room, "one", member("P1"))
@@ -73,10 +78,13 @@ async def test_live_rooms_never_notify(http: httpx.AsyncClient, sockets: Any) ->
 
 
 async def test_alerts_join_takes_identity_from_the_token_and_stays_private(
-        http: httpx.AsyncClient, sockets: Any) -> None:
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     socket = await sockets()
-    anonymous = await http.post("/connections", json=[{
-        "churchId": "CH1", "conversationId": "alerts", "socketId": socket.socket_id}])
+    anonymous = await http.post(
+        "/connections",
+        json=[{"churchId": "CH1", "conversationId": "alerts", "socketId": socket.socket_id}],
+    )
     assert anonymous.status_code == 401
     rows = await join(http, socket, ("CH2", "alerts"), headers=auth("CH1", "P1"))
     assert (rows[0]["churchId"], rows[0]["personId"]) == ("CH1", "P1")
@@ -90,8 +98,9 @@ async def test_alerts_join_takes_identity_from_the_token_and_stays_private(
     assert listing.status_code == 401
 
 
-async def test_frames_reach_only_the_addressed_persons_sockets(http: httpx.AsyncClient,
-                                                                 sockets: Any) -> None:
+async def test_frames_reach_only_the_addressed_persons_sockets(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     room = await group_room(http)
     ann_tabs = [await alerts_socket(http, await sockets(), "P1", **MEMBER) for _ in range(2)]
     bob = await alerts_socket(http, await sockets(), "P2", **MEMBER)
@@ -104,8 +113,9 @@ async def test_frames_reach_only_the_addressed_persons_sockets(http: httpx.Async
         await settle(socket)
         assert socket.pending("notification") == []
     left = ann_tabs.pop()
-    response = await http.delete(f"/connections/CH1/alerts/{left.socket_id}",
-                                 headers=auth("CH1", "P1"))
+    response = await http.delete(
+        f"/connections/CH1/alerts/{left.socket_id}", headers=auth("CH1", "P1")
+    )
     assert response.status_code == 200
     await http.get("/notifications/my", headers=member("P1"))
     await ann_tabs[0].next("notification")
@@ -121,8 +131,10 @@ async def test_mark_read_and_delete(http: httpx.AsyncClient) -> None:
     denied = await http.post("/notifications/markRead/CH1/P1", headers=member("P2"))
     assert denied.status_code == 401
     admin = auth("CH1", "P9", permissions=["Messaging__Admin"])
-    foreign = await http.post("/notifications/markRead/CH1/P1",
-                              headers=auth("CH2", "P9", permissions=["Messaging__Admin"]))
+    foreign = await http.post(
+        "/notifications/markRead/CH1/P1",
+        headers=auth("CH2", "P9", permissions=["Messaging__Admin"]),
+    )
     assert foreign.status_code == 401
     marked = await http.post("/notifications/markRead/CH1/P1", headers=admin)
     assert marked.status_code == 200 and marked.json() == {}

@@ -12,7 +12,8 @@ from tests.issue3.helpers import alerts_socket, counts, is_json_error, open_thre
 
 
 async def test_round_trip_counts_go_up_for_the_recipient_only_and_down_after_reading(
-        http: httpx.AsyncClient, sockets: Any) -> None:
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     ann = await alerts_socket(http, await sockets(), "P1")
     bob = await alerts_socket(http, await sockets(), "P2")
     cid = await alerts_socket(http, await sockets(), "P3")
@@ -37,8 +38,9 @@ async def test_round_trip_counts_go_up_for_the_recipient_only_and_down_after_rea
     assert await counts(http, "P2") == {"notificationCount": 0, "pmCount": 0}
 
 
-async def test_reply_flags_the_first_sender_and_existing_clears_it(http: httpx.AsyncClient,
-                                                                     sockets: Any) -> None:
+async def test_reply_flags_the_first_sender_and_existing_clears_it(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     ann = await alerts_socket(http, await sockets(), "P1")
     thread = await open_thread(http, "P1", "P2")
     await post(http, {"id": thread["conversationId"]}, "hello", auth("CH1", "P1"))
@@ -56,8 +58,9 @@ async def test_reply_flags_the_first_sender_and_existing_clears_it(http: httpx.A
 
 async def test_one_thread_per_pair_in_either_direction(http: httpx.AsyncClient) -> None:
     thread = await open_thread(http, "P1", "P2")
-    again = await http.post("/privateMessages", json=[{"toPersonId": "P1"}],
-                            headers=auth("CH1", "P2"))
+    again = await http.post(
+        "/privateMessages", json=[{"toPersonId": "P1"}], headers=auth("CH1", "P2")
+    )
     assert again.status_code == 200 and again.json() == [thread]
     existing = await http.get("/privateMessages/existing/P1", headers=auth("CH1", "P2"))
     assert existing.json()["id"] == thread["id"]
@@ -66,7 +69,8 @@ async def test_one_thread_per_pair_in_either_direction(http: httpx.AsyncClient) 
 
 
 async def test_inbox_newest_activity_first_with_last_message_and_is_a_pure_read(
-        http: httpx.AsyncClient) -> None:
+    http: httpx.AsyncClient,
+) -> None:
     older = await open_thread(http, "P2", "P1")
     newer = await open_thread(http, "P3", "P1")
     await post(http, {"id": newer["conversationId"]}, "first", auth("CH1", "P3"))
@@ -84,45 +88,66 @@ async def test_inbox_newest_activity_first_with_last_message_and_is_a_pure_read(
     assert listed[0]["id"] == empty["id"] and listed[0]["conversation"]["messages"] == []
 
 
-async def test_a_third_person_is_denied_everything_in_the_thread(http: httpx.AsyncClient,
-                                                                   sockets: Any) -> None:
+async def test_a_third_person_is_denied_everything_in_the_thread(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
     thread = await open_thread(http, "P1", "P2")
     room = {"churchId": "CH1", "id": thread["conversationId"]}
     message = await post(http, room, "secret", auth("CH1", "P1"))
     for outsider in (auth("CH1", "P3"), auth("CH1", "P3", permissions=["Content__Edit"])):
-        assert (await http.get(f"/privateMessages/{thread['id']}",
-                               headers=outsider)).status_code == 401
-        assert (await http.delete(f"/privateMessages/{thread['id']}",
-                                  headers=outsider)).status_code == 401
+        assert (
+            await http.get(f"/privateMessages/{thread['id']}", headers=outsider)
+        ).status_code == 401
+        assert (
+            await http.delete(f"/privateMessages/{thread['id']}", headers=outsider)
+        ).status_code == 401
         history = await http.get(f"/messages/conversation/{room['id']}", headers=outsider)
         assert history.status_code == 401 and history.json() == []
         catchup = await http.get(f"/messages/catchup/CH1/{room['id']}", headers=outsider)
         assert catchup.status_code == 401
         one = await http.get(f"/messages/CH1/{message['id']}", headers=outsider)
         assert one.status_code == 401
-        sent = await http.post("/messages", json=[{"conversationId": room["id"],
-                                                   "content": "let me in"}], headers=outsider)
+        sent = await http.post(
+            "/messages",
+            json=[{"conversationId": room["id"], "content": "let me in"}],
+            headers=outsider,
+        )
         assert sent.status_code == 401
-        reacted = await http.post(f"/messages/{message['id']}/reactions",
-                                  json={"emoji": "x"}, headers=outsider)
+        reacted = await http.post(
+            f"/messages/{message['id']}/reactions", json={"emoji": "x"}, headers=outsider
+        )
         assert reacted.status_code == 401
-        joined = await http.post("/connections", headers=outsider, json=[{
-            "churchId": "CH1", "conversationId": room["id"],
-            "socketId": (await sockets()).socket_id}])
+        joined = await http.post(
+            "/connections",
+            headers=outsider,
+            json=[
+                {
+                    "churchId": "CH1",
+                    "conversationId": room["id"],
+                    "socketId": (await sockets()).socket_id,
+                }
+            ],
+        )
         assert joined.status_code == 401
-        claimed = await http.post("/privateMessages", headers=outsider, json=[
-            {"toPersonId": "P1", "conversationId": room["id"]}])
+        claimed = await http.post(
+            "/privateMessages",
+            headers=outsider,
+            json=[{"toPersonId": "P1", "conversationId": room["id"]}],
+        )
         assert claimed.status_code == 401
     anonymous = await http.get(f"/messages/catchup/CH1/{room['id']}")
     assert anonymous.status_code == 401
-    assert (await http.get(f"/messages/conversation/{room['id']}",
-                           headers=auth("CH1", "P2"))).json()[0]["content"] == "secret"
+    assert (
+        await http.get(f"/messages/conversation/{room['id']}", headers=auth("CH1", "P2"))
+    ).json()[0]["content"] == "secret"
 
 
 async def test_the_server_opens_the_conversation_when_none_is_given(
-        http: httpx.AsyncClient, sockets: Any) -> None:
-    response = await http.post("/privateMessages", json=[{"toPersonId": "P2"}],
-                               headers=auth("CH1", "P1"))
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
+    response = await http.post(
+        "/privateMessages", json=[{"toPersonId": "P2"}], headers=auth("CH1", "P1")
+    )
     thread = response.json()[0]
     assert thread["fromPersonId"] == "P1" and thread["toPersonId"] == "P2"
     bob = await sockets()
@@ -131,8 +156,7 @@ async def test_the_server_opens_the_conversation_when_none_is_given(
     assert (await bob.next("message"))["data"]["content"] == "ping"
 
 
-async def test_delete_removes_the_thread_and_its_messages_for_both(
-        http: httpx.AsyncClient) -> None:
+async def test_delete_removes_the_thread_and_its_messages_for_both(http: httpx.AsyncClient) -> None:
     thread = await open_thread(http, "P1", "P2")
     await post(http, {"id": thread["conversationId"]}, "bye", auth("CH1", "P1"))
     assert (await counts(http, "P2"))["pmCount"] == 1
@@ -143,8 +167,9 @@ async def test_delete_removes_the_thread_and_its_messages_for_both(
         assert is_json_error(gone, 404)
         assert (await http.get("/privateMessages", headers=auth("CH1", person))).json() == []
     assert (await counts(http, "P2"))["pmCount"] == 0
-    history = await http.get(f"/messages/conversation/{thread['conversationId']}",
-                             headers=auth("CH1", "P1"))
+    history = await http.get(
+        f"/messages/conversation/{thread['conversationId']}", headers=auth("CH1", "P1")
+    )
     assert history.status_code in (401, 404)
 
 
@@ -159,12 +184,22 @@ async def test_bad_input_is_a_4xx_with_json(http: httpx.AsyncClient) -> None:
         (await http.post("/privateMessages", json=[{"toPersonId": "P2.x"}], headers=me), 400),
         (await http.post("/privateMessages", json=[{"toPersonId": "P" * 12}], headers=me), 400),
         (await http.post("/privateMessages", json=[{"toPersonId": 7}], headers=me), 400),
-        (await http.post("/privateMessages", json=[{"toPersonId": "P2",
-                                                    "conversationId": "nosuchconv"}],
-                         headers=me), 404),
-        (await http.post("/privateMessages", json=[{"toPersonId": "P2",
-                                                    "conversationId": group["id"]}],
-                         headers=me), 401),
+        (
+            await http.post(
+                "/privateMessages",
+                json=[{"toPersonId": "P2", "conversationId": "nosuchconv"}],
+                headers=me,
+            ),
+            404,
+        ),
+        (
+            await http.post(
+                "/privateMessages",
+                json=[{"toPersonId": "P2", "conversationId": group["id"]}],
+                headers=me,
+            ),
+            401,
+        ),
         (await http.post("/privateMessages", json=[{"toPersonId": "P2"}]), 401),
         (await http.get("/privateMessages/existing/bad.id", headers=me), 400),
         (await http.get("/privateMessages/existing/P2"), 401),

@@ -14,8 +14,9 @@ OTHER = ("CH1", "conv2")
 async def test_replace_keeps_one_row_per_church_room_socket(store: Store) -> None:
     await store.connections.replace([connection("s1", "Old")])
     await store.connections.replace([connection("s1", "New"), connection("s2", "Bob")])
-    await store.connections.replace([connection("s1", "Elsewhere", OTHER),
-                                     connection("s1", "Other church", ("CH2", "conv1"))])
+    await store.connections.replace(
+        [connection("s1", "Elsewhere", OTHER), connection("s1", "Other church", ("CH2", "conv1"))]
+    )
     rows = await store.connections.in_room(ROOM)
     assert [(r["socketId"], r["displayName"]) for r in rows] == [("s2", "Bob"), ("s1", "New")]
     assert len(await store.connections.in_room(OTHER)) == 1
@@ -39,9 +40,14 @@ async def test_in_room_and_viewers_sort_by_name_with_exact_total(store: Store) -
 
 
 async def test_remove_and_remove_socket_report_what_they_removed(store: Store) -> None:
-    await store.connections.replace([connection("s1", "Ann"), connection("s2", "Bob"),
-                                     connection("s1", "Ann", OTHER),
-                                     connection("s1", "Ann", ("CH2", "alerts"))])
+    await store.connections.replace(
+        [
+            connection("s1", "Ann"),
+            connection("s2", "Bob"),
+            connection("s1", "Ann", OTHER),
+            connection("s1", "Ann", ("CH2", "alerts")),
+        ]
+    )
     assert await store.connections.remove(ROOM, "s2") == 1
     assert await store.connections.remove(ROOM, "s2") == 0
     rooms = await store.connections.remove_socket("s1")
@@ -53,19 +59,21 @@ async def test_remove_and_remove_socket_report_what_they_removed(store: Store) -
 
 
 async def test_rename_touches_only_the_given_rooms(store: Store) -> None:
-    await store.connections.replace([connection("s1", "Ann"), connection("s1", "Ann", OTHER),
-                                     connection("s2", "Bob")])
+    await store.connections.replace(
+        [connection("s1", "Ann"), connection("s1", "Ann", OTHER), connection("s2", "Bob")]
+    )
     await store.connections.rename("s1", [ROOM], "Annie")
-    names = {(r["conversationId"], r["socketId"]): r["displayName"]
-             for room in (ROOM, OTHER) for r in await store.connections.in_room(room)}
+    names = {
+        (r["conversationId"], r["socketId"]): r["displayName"]
+        for room in (ROOM, OTHER)
+        for r in await store.connections.in_room(room)
+    }
     assert names == {("conv1", "s1"): "Annie", ("conv2", "s1"): "Ann", ("conv1", "s2"): "Bob"}
 
 
-async def test_highest_anonymous_number_reads_only_anonymous_underscore_names(
-        store: Store) -> None:
+async def test_highest_anonymous_number_reads_only_anonymous_underscore_names(store: Store) -> None:
     assert await store.connections.highest_anonymous_number(ROOM) == 0
-    names = ["Anonymous_3", "Anonymous_12", "Anonymous_x", "AnonymousX99", "Anonymous 40",
-             "Bob"]
+    names = ["Anonymous_3", "Anonymous_12", "Anonymous_x", "AnonymousX99", "Anonymous 40", "Bob"]
     await store.connections.replace([connection(f"s{i}", n) for i, n in enumerate(names)])
     await store.connections.replace([connection("o", "Anonymous_77", OTHER)])
     assert await store.connections.highest_anonymous_number(ROOM) == 12
@@ -73,7 +81,8 @@ async def test_highest_anonymous_number_reads_only_anonymous_underscore_names(
 
 async def test_concurrent_joins_of_one_socket_leave_one_row(store: Store) -> None:
     """Joins committed together (group commit) still replace one another."""
-    await asyncio.gather(*(store.new_connections.add([connection("s1", f"Name {i}")])
-                           for i in range(5)))
+    await asyncio.gather(
+        *(store.new_connections.add([connection("s1", f"Name {i}")]) for i in range(5))
+    )
     rows = await store.connections.in_room(ROOM)
     assert [(r["socketId"], r["displayName"]) for r in rows] == [("s1", "Name 4")]

@@ -18,7 +18,10 @@ async def test_concurrent_posts_are_all_stored_with_true_stats(store: Store) -> 
     saved = await store.conversations.get(room["id"])
     assert saved is not None
     assert (saved["postCount"], saved["firstPostId"], saved["lastPostId"]) == (
-        30, posts[0]["id"], posts[-1]["id"])
+        30,
+        posts[0]["id"],
+        posts[-1]["id"],
+    )
 
 
 async def test_a_failing_post_does_not_fail_its_neighbours(store: Store) -> None:

@@ -33,8 +33,9 @@ async def test_add_updates_post_count_and_first_and_last(store: Store) -> None:
 async def test_same_millisecond_messages_keep_stored_order(store: Store) -> None:
     room = await _room(store)
     # Ids sorting against the stored order: only microsecond times can keep it.
-    stored = [message(room, at(5, microseconds=i), f"m{i}", id=f"z{9 - i}zzzzzzzzz")
-              for i in range(1, 6)]
+    stored = [
+        message(room, at(5, microseconds=i), f"m{i}", id=f"z{9 - i}zzzzzzzzz") for i in range(1, 6)
+    ]
     for row in stored:
         await store.messages.add([row])
     listed = await store.messages.in_conversation(room["id"])
@@ -47,17 +48,27 @@ async def test_same_millisecond_messages_keep_stored_order(store: Store) -> None
 
 async def test_in_conversation_is_oldest_first_and_scoped(store: Store) -> None:
     room, other = await _room(store), await _room(store)
-    await store.messages.add([message(room, at(30), "c"), message(room, at(10), "a"),
-                              message(other, at(20), "elsewhere"), message(room, at(20), "b")])
+    await store.messages.add(
+        [
+            message(room, at(30), "c"),
+            message(room, at(10), "a"),
+            message(other, at(20), "elsewhere"),
+            message(room, at(20), "b"),
+        ]
+    )
     assert [m["content"] for m in await store.messages.in_conversation(room["id"])] == [
-        "a", "b", "c"]
+        "a",
+        "b",
+        "c",
+    ]
 
 
 async def test_page_is_newest_first(store: Store) -> None:
     room = await _room(store)
     await store.messages.add([message(room, at(i), f"m{i}") for i in range(7)])
-    pages = [[m["content"] for m in await store.messages.page(room["id"], p, 3)]
-             for p in (1, 2, 3, 4)]
+    pages = [
+        [m["content"] for m in await store.messages.page(room["id"], p, 3)] for p in (1, 2, 3, 4)
+    ]
     assert pages == [["m6", "m5", "m4"], ["m3", "m2", "m1"], ["m0"], []]
 
 

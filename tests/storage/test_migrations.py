@@ -10,8 +10,15 @@ from sqlalchemy import inspect, text
 from steeple.storage.schema import metadata
 from steeple.storage.store import Store
 
-CHURCHAPPS_TABLES = {"connections", "conversations", "messages", "messageReactions",
-                     "privateMessages", "notifications", "blockedIps"}
+CHURCHAPPS_TABLES = {
+    "connections",
+    "conversations",
+    "messages",
+    "messageReactions",
+    "privateMessages",
+    "notifications",
+    "blockedIps",
+}
 
 
 async def _tables(store: Store) -> set[str]:

@@ -82,8 +82,7 @@ def decode_token(token: str, secret: str) -> Principal:
         with warnings.catch_warnings():
             # ChurchApps secrets may be shorter than PyJWT likes; settings warn once.
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-            claims = jwt.decode(token, secret, algorithms=["HS256"],
-                                options={"verify_aud": False})
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})
     except jwt.PyJWTError:
         return ANONYMOUS
     if not isinstance(claims, dict):

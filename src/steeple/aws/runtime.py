@@ -82,5 +82,6 @@ def _check(settings: Settings) -> None:
         raise ConfigError("the Lambda entry points need DELIVERY_PROVIDER=aws")
     if settings.generated:
         names = ", ".join(settings.generated)
-        raise ConfigError(f"{names} must be set on Lambda: each container would otherwise "
-                          "invent its own secret")
+        raise ConfigError(
+            f"{names} must be set on Lambda: each container would otherwise invent its own secret"
+        )

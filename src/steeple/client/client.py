@@ -40,13 +40,22 @@ def default_socket_url(http_url: str) -> str:
 class Client:
     """The client primitives of PROTOCOL §8, wired together over one socket."""
 
-    def __init__(self, url: str, socket_url: str | None = None, *, token: str | None = None,
-                 display_name: str = "", backoff: Backoff | None = None,
-                 leave_delay: float = 0.3, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        socket_url: str | None = None,
+        *,
+        token: str | None = None,
+        display_name: str = "",
+        backoff: Backoff | None = None,
+        leave_delay: float = 0.3,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.rest = RestClient(url, token, http=http)
         self.socket = Socket(socket_url or default_socket_url(url), backoff=backoff)
-        self.subscriptions = Subscriptions(self.socket, self.rest, display_name=display_name,
-                                           leave_delay=leave_delay)
+        self.subscriptions = Subscriptions(
+            self.socket, self.rest, display_name=display_name, leave_delay=leave_delay
+        )
         self.conversations = ConversationStore(self.socket, self.subscriptions, self.rest)
         self.presence = PresenceStore(self.socket)
         self.notifications = Notifications(self.socket, self.subscriptions, self.rest)
@@ -71,6 +80,7 @@ class Client:
             raise
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()

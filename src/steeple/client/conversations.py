@@ -35,8 +35,11 @@ RESUME_ATTEMPTS = 5
 
 def merge(old: Message, new: Message) -> Message:
     """``new`` wins, except where it leaves a field empty that ``old`` knew."""
-    kept = {f.name: getattr(old, f.name) for f in fields(Message)
-            if getattr(new, f.name) in (None, "") and getattr(old, f.name) not in (None, "")}
+    kept = {
+        f.name: getattr(old, f.name)
+        for f in fields(Message)
+        if getattr(new, f.name) in (None, "") and getattr(old, f.name) not in (None, "")
+    }
     return replace(new, **kept) if kept else new
 
 
@@ -108,8 +111,10 @@ class ConversationStore:
         self._handler_id = f"conversations-{id(self)}"
         socket.add_handler(Action.MESSAGE, self._handler_id, self._on_message)
         socket.add_handler(Action.DELETE_MESSAGE, self._handler_id, self._on_delete)
-        self._unsubscribe = [subscriptions.on_posting(self._before_post),
-                             subscriptions.on_joined(self._after_post)]
+        self._unsubscribe = [
+            subscriptions.on_posting(self._before_post),
+            subscriptions.on_joined(self._after_post),
+        ]
 
     # --- public API -----------------------------------------------------------------------
 
@@ -174,8 +179,9 @@ class ConversationStore:
             if self._rest.signed_in:
                 history = await self._rest.conversation_messages(conversation.conversation_id)
             else:
-                history = await self._rest.catchup(conversation.church_id,
-                                                   conversation.conversation_id)
+                history = await self._rest.catchup(
+                    conversation.church_id, conversation.conversation_id
+                )
         finally:
             conversation.loader = None
         conversation.loaded = True
@@ -203,9 +209,9 @@ class ConversationStore:
             if self._conversations.get(conversation.conversation_id) is not conversation:
                 return  # released meanwhile
             try:
-                missed = await self._rest.catchup(conversation.church_id,
-                                                  conversation.conversation_id,
-                                                  conversation.resume_after)
+                missed = await self._rest.catchup(
+                    conversation.church_id, conversation.conversation_id, conversation.resume_after
+                )
             except ClientError as exc:
                 log.warning("catching up %s failed: %s", conversation.conversation_id, exc)
                 continue
@@ -251,6 +257,6 @@ class ConversationStore:
     def _snapshot(conversation: _Conversation) -> ConversationSnapshot:
         if conversation.snapshot is None:
             conversation.snapshot = ConversationSnapshot(
-                conversation.church_id, conversation.conversation_id,
-                tuple(conversation.messages))
+                conversation.church_id, conversation.conversation_id, tuple(conversation.messages)
+            )
         return conversation.snapshot

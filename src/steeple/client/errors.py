@@ -90,7 +90,10 @@ class SocketIdTimeout(SocketError):
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
-    400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
     413: PayloadTooLargeError,
 }
 

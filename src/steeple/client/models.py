@@ -28,8 +28,12 @@ class Frame:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Frame:
-        return cls(str(value.get("churchId") or ""), str(value.get("conversationId") or ""),
-                   str(value["action"]), value.get("data"))
+        return cls(
+            str(value.get("churchId") or ""),
+            str(value.get("conversationId") or ""),
+            str(value["action"]),
+            value.get("data"),
+        )
 
 
 def _text(value: Any) -> str:
@@ -57,10 +61,13 @@ class Message:
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Message:
         return cls(
-            id=str(value["id"]), church_id=_text(value.get("churchId")),
+            id=str(value["id"]),
+            church_id=_text(value.get("churchId")),
             conversation_id=_text(value.get("conversationId")),
-            display_name=_text(value.get("displayName")), content=_text(value.get("content")),
-            time_sent=_text(value.get("timeSent")), person_id=_optional(value.get("personId")),
+            display_name=_text(value.get("displayName")),
+            content=_text(value.get("content")),
+            time_sent=_text(value.get("timeSent")),
+            person_id=_optional(value.get("personId")),
             message_type=_text(value.get("messageType")) or "message",
             time_updated=_optional(value.get("timeUpdated")),
         )
@@ -98,11 +105,15 @@ class AttendanceSnapshot:
     def from_json(cls, value: Mapping[str, Any]) -> AttendanceSnapshot:
         viewers = tuple(
             Viewer(_text(v.get("id")), _text(v.get("displayName")), _text(v.get("ipAddress")))
-            for v in value.get("viewers") or () if isinstance(v, Mapping)
+            for v in value.get("viewers") or ()
+            if isinstance(v, Mapping)
         )
         total = value.get("totalViewers")
-        return cls(_text(value.get("conversationId")), viewers,
-                   total if isinstance(total, int) else len(viewers))
+        return cls(
+            _text(value.get("conversationId")),
+            viewers,
+            total if isinstance(total, int) else len(viewers),
+        )
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,7 @@ class PresenceStore:
     def snapshot(self, conversation_id: str) -> AttendanceSnapshot | None:
         return self._latest.get(conversation_id)
 
-    def subscribe(self, conversation_id: str,
-                  listener: AttendanceListener) -> Callable[[], None]:
+    def subscribe(self, conversation_id: str, listener: AttendanceListener) -> Callable[[], None]:
         """``listener(snapshot)`` for each changed attendance of the conversation."""
         listeners = self._listeners.setdefault(conversation_id, [])
         listeners.append(listener)

@@ -41,8 +41,14 @@ class RestClient:
     and closes it in :meth:`aclose`.
     """
 
-    def __init__(self, base_url: str, token: str | None = None, *,
-                 http: httpx.AsyncClient | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.base_url = messaging_base(base_url)
         self.token = token or None
         self._owns_http = http is None
@@ -55,24 +61,27 @@ class RestClient:
     async def __aenter__(self) -> RestClient:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
 
-    async def request(self, method: str, path: str, body: Json = None,
-                      params: Mapping[str, str] | None = None) -> Json:
+    async def request(
+        self, method: str, path: str, body: Json = None, params: Mapping[str, str] | None = None
+    ) -> Json:
         """One call; the decoded JSON answer, or a typed exception."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         content = None if body is None else json.dumps(body).encode()
         if content is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = await self._http.request(method, self.base_url + path, content=content,
-                                                 params=params, headers=headers)
+            response = await self._http.request(
+                method, self.base_url + path, content=content, params=params, headers=headers
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectFailed(f"{method} {path}: {exc or type(exc).__name__}") from exc
         except httpx.TransportError as exc:
@@ -96,16 +105,18 @@ class RestClient:
 
     # --- conversations and messages ------------------------------------------------------
 
-    async def current_conversation(self, church_id: str, content_type: str,
-                                   content_id: str) -> dict[str, Any]:
+    async def current_conversation(
+        self, church_id: str, content_type: str, content_id: str
+    ) -> dict[str, Any]:
         path = _path("conversations", "current", church_id, content_type, content_id)
         return dict(await self.request("GET", path))
 
     async def conversation(self, church_id: str, conversation_id: str) -> dict[str, Any]:
         return dict(await self.request("GET", _path("conversations", church_id, conversation_id)))
 
-    async def catchup(self, church_id: str, conversation_id: str,
-                      after: str | None = None) -> list[Message]:
+    async def catchup(
+        self, church_id: str, conversation_id: str, after: str | None = None
+    ) -> list[Message]:
         """Messages oldest first; with ``after``, only those after that message."""
         params = {"after": after} if after else None
         path = _path("messages", "catchup", church_id, conversation_id)
@@ -116,11 +127,16 @@ class RestClient:
         path = _path("messages", "conversation", conversation_id)
         return [Message.from_json(m) for m in await self.request("GET", path)]
 
-    async def send_message(self, church_id: str, conversation_id: str, content: str,
-                           display_name: str = "") -> Message:
+    async def send_message(
+        self, church_id: str, conversation_id: str, content: str, display_name: str = ""
+    ) -> Message:
         """``POST /messages/send``: anonymous where the room allows it, else as the token."""
-        entry = {"churchId": church_id, "conversationId": conversation_id, "content": content,
-                 "displayName": display_name}
+        entry = {
+            "churchId": church_id,
+            "conversationId": conversation_id,
+            "content": content,
+            "displayName": display_name,
+        }
         saved = await self.request("POST", "/messages/send", [entry])
         return Message.from_json(saved[0])
 

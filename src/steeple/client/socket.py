@@ -43,9 +43,16 @@ SocketIdListener = Callable[[str], None]
 class Socket:
     """A self-healing WebSocket. Use as ``async with Socket(url) as socket:``."""
 
-    def __init__(self, url: str, *, backoff: Backoff | None = None, id_timeout: float = 5.0,
-                 probe_timeout: float = 3.0, quiet_after: float | None = 60.0,
-                 open_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        backoff: Backoff | None = None,
+        id_timeout: float = 5.0,
+        probe_timeout: float = 3.0,
+        quiet_after: float | None = 60.0,
+        open_timeout: float = 5.0,
+    ) -> None:
         self.url = url
         self._backoff = backoff or Backoff()
         self._id_timeout = id_timeout
@@ -85,7 +92,8 @@ class Socket:
             raise SocketError("the socket is closed")
         if self._runner is None:
             self._runner = asyncio.get_running_loop().create_task(
-                self._supervise(), name=f"steeple-socket {self.url}")
+                self._supervise(), name=f"steeple-socket {self.url}"
+            )
         return await self.get_id(self._id_timeout)
 
     async def get_id(self, timeout: float = 5.0) -> str:
@@ -156,8 +164,9 @@ class Socket:
             raise
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     # --- the supervisor -------------------------------------------------------------------
@@ -166,8 +175,11 @@ class Socket:
         while not self._closed:
             try:
                 async with websockets.connect(
-                    self.url, compression=None, open_timeout=self._open_timeout,
-                    close_timeout=1.0, proxy=None,
+                    self.url,
+                    compression=None,
+                    open_timeout=self._open_timeout,
+                    close_timeout=1.0,
+                    proxy=None,
                 ) as ws:
                     self._ws = ws
                     await self._session(ws)

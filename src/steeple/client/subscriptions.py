@@ -50,8 +50,9 @@ class _Membership:
 class Subscriptions:
     """Rooms keyed ``(churchId, conversationId)``, each with a reference count."""
 
-    def __init__(self, socket: Socket, rest: RestClient, *, display_name: str = "",
-                 leave_delay: float = 0.3) -> None:
+    def __init__(
+        self, socket: Socket, rest: RestClient, *, display_name: str = "", leave_delay: float = 0.3
+    ) -> None:
         self.display_name = display_name
         self._socket = socket
         self._rest = rest
@@ -97,7 +98,8 @@ class Subscriptions:
         if membership.refs == 0:
             membership.ready.clear()
             membership.leave_timer = asyncio.get_running_loop().call_later(
-                self._leave_delay, lambda: self._tasks.spawn(self._leave_now(room, membership)))
+                self._leave_delay, lambda: self._tasks.spawn(self._leave_now(room, membership))
+            )
 
     def references(self, church_id: str, conversation_id: str) -> int:
         membership = self._rooms.get((church_id, conversation_id))
@@ -146,8 +148,12 @@ class Subscriptions:
                 membership.ready.set()
                 return
             self._tell(self._posting, room, socket_id)
-            entry = {"churchId": room[0], "conversationId": room[1], "socketId": socket_id,
-                     "displayName": self.display_name}
+            entry = {
+                "churchId": room[0],
+                "conversationId": room[1],
+                "socketId": socket_id,
+                "displayName": self.display_name,
+            }
             try:
                 await self._rest.join([entry])
             except ApiError:
@@ -174,8 +180,11 @@ class Subscriptions:
             self._forget_if_idle(room, membership)
 
     def _forget_if_idle(self, room: Room, membership: _Membership) -> None:
-        if membership.refs == 0 and membership.leave_timer is None \
-                and self._rooms.get(room) is membership:
+        if (
+            membership.refs == 0
+            and membership.leave_timer is None
+            and self._rooms.get(room) is membership
+        ):
             del self._rooms[room]
 
     def _socket_id_changed(self, socket_id: str) -> None:

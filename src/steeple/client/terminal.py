@@ -105,8 +105,15 @@ class Outbox:
     typed and looks for it, so a line is neither lost nor said twice.
     """
 
-    def __init__(self, client: Client, church_id: str, conversation_id: str, name: str,
-                 transcript: Transcript, backoff: Backoff) -> None:
+    def __init__(
+        self,
+        client: Client,
+        church_id: str,
+        conversation_id: str,
+        name: str,
+        transcript: Transcript,
+        backoff: Backoff,
+    ) -> None:
         self._client = client
         self._room = (church_id, conversation_id)
         self._name = name
@@ -151,8 +158,7 @@ class Outbox:
         """Did an earlier, interrupted attempt save this line after all?"""
         since = await self._client.rest.catchup(*self._room, after=cursor)
         name = self._name or None
-        return any(m.content == line and (name is None or m.display_name == name)
-                   for m in since)
+        return any(m.content == line and (name is None or m.display_name == name) for m in since)
 
     async def _pause(self, attempt: int) -> None:
         await asyncio.sleep(self._backoff.delay(attempt))
@@ -160,9 +166,11 @@ class Outbox:
             await self._client.socket.get_id(timeout=30.0)
 
 
-def read_lines(stream: Iterable[str], loop: asyncio.AbstractEventLoop,
-               lines: asyncio.Queue[str | None]) -> threading.Thread:
+def read_lines(
+    stream: Iterable[str], loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]
+) -> threading.Thread:
     """Read ``stream`` on a daemon thread (stdin may be a tty, pipe or file); ``None`` = EOF."""
+
     def put(item: str | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             loop.call_soon_threadsafe(lines.put_nowait, item)
@@ -189,8 +197,7 @@ async def run_chat(options: ChatOptions, stdin: Iterable[str], out: TextIO) -> i
     """Chat until ``/quit`` or the end of ``stdin``; raises :class:`ClientError` if the
     server cannot be reached at start."""
     transcript = Transcript(out)
-    client = Client(options.url, options.socket_url, token=options.token,
-                    display_name=options.name)
+    client = Client(options.url, options.socket_url, token=options.token, display_name=options.name)
     try:
         conversation = await resolve_room(client, options.church, options.room)
         conversation_id = str(conversation["id"])
@@ -202,16 +209,28 @@ async def run_chat(options: ChatOptions, stdin: Iterable[str], out: TextIO) -> i
         await client.aclose()
 
 
-async def _converse(client: Client, options: ChatOptions, conversation_id: str,
-                    stdin: Iterable[str], transcript: Transcript) -> int:
+async def _converse(
+    client: Client,
+    options: ChatOptions,
+    conversation_id: str,
+    stdin: Iterable[str],
+    transcript: Transcript,
+) -> int:
     client.presence.subscribe(conversation_id, transcript.attendance)
-    client.socket.add_handler(DISCONNECT, "chat", _status(transcript, "connection lost; "
-                                                          "reconnecting"))
+    client.socket.add_handler(
+        DISCONNECT, "chat", _status(transcript, "connection lost; reconnecting")
+    )
     client.socket.add_handler(RECONNECT, "chat", _status(transcript, "reconnected"))
     transcript.messages(await client.conversations.open(options.church, conversation_id))
     client.conversations.subscribe(conversation_id, transcript.messages)
-    outbox = Outbox(client, options.church, conversation_id, options.name, transcript,
-                    Backoff(base=0.25, cap=5.0))
+    outbox = Outbox(
+        client,
+        options.church,
+        conversation_id,
+        options.name,
+        transcript,
+        Backoff(base=0.25, cap=5.0),
+    )
     sender = asyncio.get_running_loop().create_task(outbox.run())
     try:
         await _read_input(client, conversation_id, stdin, outbox, transcript)
@@ -223,8 +242,13 @@ async def _converse(client: Client, options: ChatOptions, conversation_id: str,
     return 0
 
 
-async def _read_input(client: Client, conversation_id: str, stdin: Iterable[str],
-                      outbox: Outbox, transcript: Transcript) -> None:
+async def _read_input(
+    client: Client,
+    conversation_id: str,
+    stdin: Iterable[str],
+    outbox: Outbox,
+    transcript: Transcript,
+) -> None:
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     read_lines(stdin, asyncio.get_running_loop(), lines)
     while (line := await lines.get()) is not None:

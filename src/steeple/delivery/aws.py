@@ -68,15 +68,21 @@ class ManagementApi:
 
     def __init__(self, settings: Settings) -> None:
         self.endpoint = management_endpoint(settings)
-        config = Config(connect_timeout=settings.aws_timeout,
-                        read_timeout=settings.aws_timeout,
-                        retries={"mode": "standard", "total_max_attempts": 1},
-                        max_pool_connections=settings.aws_concurrency)
+        config = Config(
+            connect_timeout=settings.aws_timeout,
+            read_timeout=settings.aws_timeout,
+            retries={"mode": "standard", "total_max_attempts": 1},
+            max_pool_connections=settings.aws_concurrency,
+        )
         self._client: Any = boto3.session.Session().client(
-            "apigatewaymanagementapi", endpoint_url=self.endpoint,
-            region_name=settings.aws_region, config=config)
-        self._pool = ThreadPoolExecutor(settings.aws_concurrency,
-                                        thread_name_prefix="steeple-apigateway")
+            "apigatewaymanagementapi",
+            endpoint_url=self.endpoint,
+            region_name=settings.aws_region,
+            config=config,
+        )
+        self._pool = ThreadPoolExecutor(
+            settings.aws_concurrency, thread_name_prefix="steeple-apigateway"
+        )
 
     async def post(self, connection_id: str, data: bytes) -> Outcome:
         call = partial(self._client.post_to_connection, ConnectionId=connection_id, Data=data)
@@ -87,8 +93,7 @@ class ManagementApi:
         call = partial(self._client.get_connection, ConnectionId=connection_id)
         return await self._run("GetConnection", connection_id, call) is not Outcome.GONE
 
-    async def _run(self, operation: str, connection_id: str,
-                   call: Callable[[], object]) -> Outcome:
+    async def _run(self, operation: str, connection_id: str, call: Callable[[], object]) -> Outcome:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _attempt, operation, connection_id, call)
 
@@ -123,9 +128,13 @@ class AwsDelivery(Delivery):
 
     spans_nodes = True  # every Lambda container publishes to the same rooms
 
-    def __init__(self, api: ManagementApi, connections: ConnectionRepository,
-                 socket_gone: SocketGone | None = None,
-                 backlog_limit: int = BACKLOG_LIMIT) -> None:
+    def __init__(
+        self,
+        api: ManagementApi,
+        connections: ConnectionRepository,
+        socket_gone: SocketGone | None = None,
+        backlog_limit: int = BACKLOG_LIMIT,
+    ) -> None:
         self._api = api
         self._connections = connections
         self._socket_gone = socket_gone
@@ -136,8 +145,12 @@ class AwsDelivery(Delivery):
         self.dropped = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, connections: ConnectionRepository,
-                      socket_gone: SocketGone | None = None) -> AwsDelivery:
+    def from_settings(
+        cls,
+        settings: Settings,
+        connections: ConnectionRepository,
+        socket_gone: SocketGone | None = None,
+    ) -> AwsDelivery:
         return cls(ManagementApi(settings), connections, socket_gone)
 
     async def publish(self, room: Room, frame: Outbound) -> None:
@@ -179,8 +192,13 @@ class AwsDelivery(Delivery):
         self._api.close()
 
     def health(self) -> dict[str, Any]:
-        return {"ok": True, "endpoint": self._api.endpoint, "backlogs": len(self._backlogs),
-                "failed": self.failed, "dropped": self.dropped}
+        return {
+            "ok": True,
+            "endpoint": self._api.endpoint,
+            "backlogs": len(self._backlogs),
+            "failed": self.failed,
+            "dropped": self.dropped,
+        }
 
     def _enqueue(self, socket_id: str, payload: bytes) -> None:
         backlog = self._backlogs.get(socket_id)
@@ -191,8 +209,9 @@ class AwsDelivery(Delivery):
             task.add_done_callback(self._drainers.discard)
         elif len(backlog) >= self._limit:
             self.dropped += 1
-            log.warning("connection %s has %d frames waiting; dropping one", socket_id,
-                        len(backlog))
+            log.warning(
+                "connection %s has %d frames waiting; dropping one", socket_id, len(backlog)
+            )
             return
         backlog.append(payload)
 
@@ -222,7 +241,9 @@ class AwsDelivery(Delivery):
 def _check_size(frame: Outbound, target: str) -> None:
     size = len(frame.payload)
     if size > MAX_MESSAGE_BYTES:
-        problem = (f"a frame of {size} bytes for {target} is over API Gateway's "
-                   f"{MAX_MESSAGE_BYTES}-byte message limit; it was not sent")
+        problem = (
+            f"a frame of {size} bytes for {target} is over API Gateway's "
+            f"{MAX_MESSAGE_BYTES}-byte message limit; it was not sent"
+        )
         log.error("%s", problem)
         raise FrameTooLarge(problem)

@@ -42,8 +42,9 @@ class _Question:
 
 
 class ControlBus:
-    def __init__(self, link: RedisUplink, names: ClusterNames, node_id: str, answer: Answer,
-                 timeout: float) -> None:
+    def __init__(
+        self, link: RedisUplink, names: ClusterNames, node_id: str, answer: Answer, timeout: float
+    ) -> None:
         self._link = link
         self._names = names
         self._node_id = node_id
@@ -58,8 +59,9 @@ class ControlBus:
     def channels(self) -> list[bytes]:
         return [self._names.control, self._inbox]
 
-    async def ask(self, request: Message, peers: set[str],
-                  settles: Settles | None = None) -> dict[str, Message]:
+    async def ask(
+        self, request: Message, peers: set[str], settles: Settles | None = None
+    ) -> dict[str, Message]:
         """Ask every node; return the replies heard from ``peers`` (by node id).
 
         Returns when ``settles`` accepts a reply, when every peer has answered, or after

@@ -40,8 +40,7 @@ return 1
 
 
 class NodeRegistry:
-    def __init__(self, link: RedisUplink, names: ClusterNames, node_id: str,
-                 ttl: float) -> None:
+    def __init__(self, link: RedisUplink, names: ClusterNames, node_id: str, ttl: float) -> None:
         self._link = link
         self._names = names
         self.node_id = node_id
@@ -51,8 +50,14 @@ class NodeRegistry:
         """Refresh this node's liveness; True means it had been declared dead meanwhile."""
         names, me = self._names, self.node_id
         fenced = await self._link.client.eval(
-            HEARTBEAT, 3, names.alive(me), names.nodes, names.tombstone(me),
-            me, int(self.ttl * 1000))
+            HEARTBEAT,
+            3,
+            names.alive(me),
+            names.nodes,
+            names.tombstone(me),
+            me,
+            int(self.ttl * 1000),
+        )
         return bool(fenced)
 
     async def recover(self) -> None:
@@ -74,8 +79,15 @@ class NodeRegistry:
         """Become the survivor that clears up after ``node_id``; False if not ours to do."""
         names = self._names
         claimed = await self._link.client.eval(
-            CLAIM, 3, names.alive(node_id), names.reaping(node_id),
-            names.tombstone(node_id), self.node_id, int(self.ttl * 3000), TOMBSTONE_SECONDS)
+            CLAIM,
+            3,
+            names.alive(node_id),
+            names.reaping(node_id),
+            names.tombstone(node_id),
+            self.node_id,
+            int(self.ttl * 3000),
+            TOMBSTONE_SECONDS,
+        )
         return bool(claimed)
 
     async def forget(self, node_id: str) -> None:

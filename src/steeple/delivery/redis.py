@@ -57,16 +57,25 @@ SERVICE_RESTART = 1012
 class RedisDelivery(Delivery):
     spans_nodes = True
 
-    def __init__(self, hub: Hub, redis_url: str, *, prefix: str = "steeple",
-                 node_name: str = "", ttl: float = 10.0, sweep: Sweep | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        redis_url: str,
+        *,
+        prefix: str = "steeple",
+        node_name: str = "",
+        ttl: float = 10.0,
+        sweep: Sweep | None = None,
+    ) -> None:
         self.node_id = _node_id(node_name)
         self._hub = hub
         self._names = ClusterNames(prefix)
         self._origin = self.node_id.encode() + b"\n"
         self._link = RedisUplink(redis_url, self._received, self._restore)
         self._registry = NodeRegistry(self._link, self._names, self.node_id, ttl)
-        self._control = ControlBus(self._link, self._names, self.node_id, self._answer,
-                                   REPLY_TIMEOUT)
+        self._control = ControlBus(
+            self._link, self._names, self.node_id, self._answer, REPLY_TIMEOUT
+        )
         self._control_channels = set(self._control.channels)
         self._channels = {self._names.room(room): room for room in hub.rooms()}
         self._peers: set[str] = set()
@@ -78,10 +87,17 @@ class RedisDelivery(Delivery):
         hub.room_listeners.append(self._room_changed)
 
     @classmethod
-    def from_settings(cls, settings: Settings, hub: Hub,
-                      sweep: Sweep | None = None) -> RedisDelivery:
-        return cls(hub, settings.redis_url, prefix=settings.redis_prefix,
-                   node_name=settings.node_id, ttl=settings.node_ttl, sweep=sweep)
+    def from_settings(
+        cls, settings: Settings, hub: Hub, sweep: Sweep | None = None
+    ) -> RedisDelivery:
+        return cls(
+            hub,
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            node_name=settings.node_id,
+            ttl=settings.node_ttl,
+            sweep=sweep,
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -239,8 +255,9 @@ class RedisDelivery(Delivery):
             await self._link.check(REPLY_TIMEOUT)
             self._peers, dead = await self._registry.nodes()
         except REDIS_ERRORS as exc:
-            log.warning("redis did not answer the heartbeat (%s: %s); reconnecting",
-                        type(exc).__name__, exc)
+            log.warning(
+                "redis did not answer the heartbeat (%s: %s); reconnecting", type(exc).__name__, exc
+            )
             self._link.reset()
             return
         if dead:
@@ -249,8 +266,11 @@ class RedisDelivery(Delivery):
     async def _heartbeat(self) -> None:
         if not await self._registry.heartbeat():
             return
-        log.warning("this node was declared dead while cut off; closing its %d sockets so "
-                    "that their clients reconnect and rejoin", len(self._hub))
+        log.warning(
+            "this node was declared dead while cut off; closing its %d sockets so "
+            "that their clients reconnect and rejoin",
+            len(self._hub),
+        )
         self._hub.close_all(SERVICE_RESTART, "node restarting")
         await self._registry.recover()
         await self._registry.heartbeat()
@@ -275,10 +295,15 @@ class RedisDelivery(Delivery):
     def health(self) -> dict[str, Any]:
         link = self._link
         report: dict[str, Any] = {
-            "ok": link.up, "provider": "redis", "node": self.node_id,
-            "redis": "up" if link.up else "down", "peers": sorted(self._peers),
-            "rooms": len(self._channels), "reconnects": link.reconnects,
-            "droppedPublishes": link.dropped, "framesReceived": self.frames_received,
+            "ok": link.up,
+            "provider": "redis",
+            "node": self.node_id,
+            "redis": "up" if link.up else "down",
+            "peers": sorted(self._peers),
+            "rooms": len(self._channels),
+            "reconnects": link.reconnects,
+            "droppedPublishes": link.dropped,
+            "framesReceived": self.frames_received,
         }
         if link.down_since is not None:
             report["downForSeconds"] = round(time.time() - link.down_since, 1)
@@ -290,8 +315,7 @@ def _holds(reply: Message) -> bool:
 
 
 def _room(value: object) -> Room:
-    if (isinstance(value, list) and len(value) == 2
-            and all(isinstance(part, str) for part in value)):
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value):
         return (value[0], value[1])
     raise ValueError(f"not a room: {value!r}")
 

@@ -84,8 +84,9 @@ class RedisUplink:
         try:
             await asyncio.wait_for(self._became_up.wait(), timeout)
         except TimeoutError:
-            log.error("redis at %s is not reachable; serving local sockets only and "
-                      "retrying", self._where)
+            log.error(
+                "redis at %s is not reachable; serving local sockets only and retrying", self._where
+            )
 
     async def stop(self) -> None:
         self._stopping = True
@@ -111,8 +112,11 @@ class RedisUplink:
                 await self._serve_session()
             except REDIS_ERRORS as exc:
                 if self._failures == 0:
-                    log.warning("redis link failed (%s: %s); reconnecting with backoff",
-                                type(exc).__name__, exc)
+                    log.warning(
+                        "redis link failed (%s: %s); reconnecting with backoff",
+                        type(exc).__name__,
+                        exc,
+                    )
             except Exception:
                 log.exception("unexpected failure while (re)connecting to redis")
             self._failures += 1
@@ -121,8 +125,12 @@ class RedisUplink:
     async def _serve_session(self) -> None:
         """Open a session, restore the node's state in Redis, serve until it fails."""
         client = Redis.from_url(
-            self._url, protocol=2, socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=COMMAND_TIMEOUT, retry=Retry(NoBackoff(), 0))
+            self._url,
+            protocol=2,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
         session = _Session(client, self._on_message)
         try:
             await session.open()
@@ -327,8 +335,11 @@ class _Session:
         verb, channels = self._changes.popleft()
         named = len(channels)
         merged = dict.fromkeys(channels)
-        while (self._changes and self._changes[0][0] == verb != PING
-               and len(merged) + len(self._changes[0][1]) <= SUBSCRIBE_CHUNK):
+        while (
+            self._changes
+            and self._changes[0][0] == verb != PING
+            and len(merged) + len(self._changes[0][1]) <= SUBSCRIBE_CHUNK
+        ):
             more = self._changes.popleft()[1]
             named += len(more)
             merged.update(dict.fromkeys(more))
@@ -370,8 +381,9 @@ def _where(url: str) -> str:
     try:
         options = parse_url(url)
     except ValueError as exc:
-        raise ConfigError(f"REDIS_URL must look like redis://host:6379/0, not {url!r} "
-                          f"({exc})") from None
+        raise ConfigError(
+            f"REDIS_URL must look like redis://host:6379/0, not {url!r} ({exc})"
+        ) from None
     if "path" in options:
         return str(options["path"])
     if "host" not in options:

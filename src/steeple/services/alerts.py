@@ -77,8 +77,9 @@ class Alerts:
     async def counts(self, church_id: str, person_id: str) -> dict[str, int]:
         return await self._store.notifications.counts(church_id, person_id)
 
-    async def tell(self, church_id: str, person_id: str, *, message: Row | None = None,
-                   title: str = "") -> None:
+    async def tell(
+        self, church_id: str, person_id: str, *, message: Row | None = None, title: str = ""
+    ) -> None:
         """Send fresh counts (and the DM, if any) to every sink of this person."""
         counts = await self.counts(church_id, person_id)
         alert = Alert(church_id, person_id, counts, message, title)

@@ -49,8 +49,7 @@ class ConnectionService:
         church_id = validation.identifier(entry, "churchId")
         conversation_id = validation.identifier(entry, "conversationId")
         socket_id = validation.socket_identifier(entry)
-        name = validation.text(entry, "displayName", required=False,
-                               max_length=validation.MAX_NAME)
+        name = validation.text(entry, "displayName", required=False, max_length=validation.MAX_NAME)
         validation.identifier(entry, "personId", required=False)
         person_id = principal.person_id or None if principal.authenticated else None
         if access.is_alerts(conversation_id):
@@ -58,9 +57,14 @@ class ConnectionService:
                 raise Unauthorized()
             church_id, person_id = principal.church_id, principal.person_id
         return {
-            "id": new_id(), "churchId": church_id, "conversationId": conversation_id,
-            "personId": person_id, "displayName": name, "timeJoined": self._ctx.clock.now(),
-            "socketId": socket_id, "ipAddress": self._ctx.pseudonyms(church_id, address),
+            "id": new_id(),
+            "churchId": church_id,
+            "conversationId": conversation_id,
+            "personId": person_id,
+            "displayName": name,
+            "timeJoined": self._ctx.clock.now(),
+            "socketId": socket_id,
+            "ipAddress": self._ctx.pseudonyms(church_id, address),
         }
 
     async def _display_name(self, room: Room, name: str) -> str:
@@ -87,8 +91,11 @@ class ConnectionService:
         socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "name", max_length=validation.MAX_NAME)
         rows = await self._store.connections.socket_rows(socket_id)
-        rooms = [room for room in dict.fromkeys(_room(r) for r in rows)
-                 if room[1] != ALERTS_ROOM and await self._may_read(principal, room)]
+        rooms = [
+            room
+            for room in dict.fromkeys(_room(r) for r in rows)
+            if room[1] != ALERTS_ROOM and await self._may_read(principal, room)
+        ]
         await self._store.connections.rename(socket_id, rooms, name)
         for room in rooms:
             self._ctx.attendance.touch(room)

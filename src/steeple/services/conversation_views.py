@@ -20,20 +20,23 @@ class ConversationViews:
         self._store = ctx.store
         self._conversations = conversations
 
-    async def pages(self, principal: Principal, content_type: str, content_id: str, page: int,
-                    limit: int) -> list[dict[str, Any]]:
+    async def pages(
+        self, principal: Principal, content_type: str, content_id: str, page: int, limit: int
+    ) -> list[dict[str, Any]]:
         """The caller church's conversations of this content, each with one page of messages."""
         if not principal.authenticated:
             raise Unauthorized()
-        found = await self._conversations.for_content(principal, principal.church_id,
-                                                      content_type, content_id)
+        found = await self._conversations.for_content(
+            principal, principal.church_id, content_type, content_id
+        )
         result = []
         for conversation in found:
             messages = await self._store.messages.page(conversation["id"], page, limit)
             if not messages:
                 continue
-            reactions = await self._store.reactions.summary([m["id"] for m in messages],
-                                                            principal.person_id or None)
+            reactions = await self._store.reactions.summary(
+                [m["id"] for m in messages], principal.person_id or None
+            )
             for message in messages:
                 message["reactions"] = reactions.get(message["id"], [])
             result.append({**conversation, "messages": messages})
@@ -48,12 +51,14 @@ class ConversationViews:
             if not access.can_read(principal, row, await self._conversations.thread(row)):
                 continue
             edged = await self._conversations.with_edges(row)
-            result.append({"id": row["id"], "postCount": row["postCount"] or 0,
-                           "messages": edged["messages"]})
+            result.append(
+                {"id": row["id"], "postCount": row["postCount"] or 0, "messages": edged["messages"]}
+            )
         return result
 
-    async def posts(self, principal: Principal, group_id: str | None = None
-                    ) -> list[dict[str, Any]]:
+    async def posts(
+        self, principal: Principal, group_id: str | None = None
+    ) -> list[dict[str, Any]]:
         if not principal.authenticated:
             raise Unauthorized()
         if group_id is None:

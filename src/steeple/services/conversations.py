@@ -54,8 +54,9 @@ class ConversationService:
             return ("", "")
         return (row["fromPersonId"], row["toPersonId"])
 
-    async def readable(self, principal: Principal, church_id: str, conversation_id: str,
-                       *, fresh: bool = False) -> Row:
+    async def readable(
+        self, principal: Principal, church_id: str, conversation_id: str, *, fresh: bool = False
+    ) -> Row:
         """The conversation if the caller may read it; NotFound or Unauthorized otherwise."""
         conversation = await self.find(conversation_id, fresh=fresh)
         if conversation is None or conversation["churchId"] != church_id:
@@ -82,8 +83,9 @@ class ConversationService:
 
     # --- the current room -------------------------------------------------------------
 
-    async def current(self, principal: Principal, church_id: str, content_type: str,
-                      content_id: str) -> Row:
+    async def current(
+        self, principal: Principal, church_id: str, content_type: str, content_id: str
+    ) -> Row:
         if content_type == access.LIVE:
             if len(content_id) > ID_LENGTH:
                 raise BadRequest("a streamingLive contentId is at most 11 characters")
@@ -99,8 +101,9 @@ class ConversationService:
             raise Unauthorized()
         return await self._get_or_create(church_id, content_type, content_id, public=False)
 
-    async def _get_or_create(self, church_id: str, content_type: str, content_id: str,
-                             public: bool) -> Row:
+    async def _get_or_create(
+        self, church_id: str, content_type: str, content_id: str, public: bool
+    ) -> Row:
         key = (church_id, content_type, content_id)
         since = self._ctx.clock.now() - CURRENT_WINDOW
         cached = self._current.get(key)
@@ -115,21 +118,43 @@ class ConversationService:
             found = await self._store.conversations.newest_for_content(*key, since)
             if found is not None:
                 return self._current.put(key, found)
-            row = self._new_row(church_id, content_type, content_id,
-                                title=f"{content_type} #{content_id}", visibility="public",
-                                allow_anonymous=public)
+            row = self._new_row(
+                church_id,
+                content_type,
+                content_id,
+                title=f"{content_type} #{content_id}",
+                visibility="public",
+                allow_anonymous=public,
+            )
             await self._store.conversations.insert(row)
             self._current.put(key, row)
         await self._announce(row, "created")
         return row
 
-    def _new_row(self, church_id: str, content_type: str, content_id: str, *, title: str,
-                 visibility: str, allow_anonymous: bool, group_id: str | None = None) -> Row:
+    def _new_row(
+        self,
+        church_id: str,
+        content_type: str,
+        content_id: str,
+        *,
+        title: str,
+        visibility: str,
+        allow_anonymous: bool,
+        group_id: str | None = None,
+    ) -> Row:
         return {
-            "id": new_id(), "churchId": church_id, "contentType": content_type,
-            "contentId": content_id, "title": title, "dateCreated": self._ctx.clock.now(),
-            "groupId": group_id, "visibility": visibility, "firstPostId": None,
-            "lastPostId": None, "postCount": 0, "allowAnonymousPosts": allow_anonymous,
+            "id": new_id(),
+            "churchId": church_id,
+            "contentType": content_type,
+            "contentId": content_id,
+            "title": title,
+            "dateCreated": self._ctx.clock.now(),
+            "groupId": group_id,
+            "visibility": visibility,
+            "firstPostId": None,
+            "lastPostId": None,
+            "postCount": 0,
+            "allowAnonymousPosts": allow_anonymous,
         }
 
     async def _announce(self, conversation: Row, kind: str) -> None:
@@ -137,8 +162,12 @@ class ConversationService:
         if not content_type or not content_id:
             return
         room = (conversation["churchId"], access.content_room(content_type, content_id))
-        data = {"contentType": content_type, "contentId": content_id,
-                "conversationId": conversation["id"], "kind": kind}
+        data = {
+            "contentType": content_type,
+            "contentId": content_id,
+            "conversationId": conversation["id"],
+            "kind": kind,
+        }
         await self._ctx.publish(room, "conversationActivity", data)
 
     async def announce_message(self, conversation: Row) -> None:
@@ -146,8 +175,9 @@ class ConversationService:
 
     # --- listings ------------------------------------------------------------------------
 
-    async def for_content(self, principal: Principal, church_id: str, content_type: str,
-                          content_id: str) -> list[Row]:
+    async def for_content(
+        self, principal: Principal, church_id: str, content_type: str, content_id: str
+    ) -> list[Row]:
         rows = await self._store.conversations.for_content(church_id, content_type, content_id)
         return [r for r in rows if access.can_read(principal, r, await self.thread(r))]
 
@@ -163,8 +193,12 @@ class ConversationService:
     async def create(self, principal: Principal, entry: dict[str, Any]) -> Row:
         """Create (or, with a known ``id``, update) one conversation of the caller's church."""
         row = self._new_row(
-            principal.church_id, entry["contentType"], entry["contentId"], title=entry["title"],
-            visibility=entry["visibility"], allow_anonymous=entry["allowAnonymousPosts"],
+            principal.church_id,
+            entry["contentType"],
+            entry["contentId"],
+            title=entry["title"],
+            visibility=entry["visibility"],
+            allow_anonymous=entry["allowAnonymousPosts"],
             group_id=entry["groupId"] or None,
         )
         existing = await self._store.conversations.get(entry["id"]) if entry["id"] else None
@@ -212,7 +246,8 @@ def parse_new_conversation(entry: dict[str, Any]) -> dict[str, Any]:
         "contentId": validation.text(entry, "contentId", max_length=255),
         "title": validation.text(entry, "title", required=False, max_length=255),
         "groupId": validation.identifier(entry, "groupId", required=False, max_length=ID_LENGTH),
-        "visibility": validation.text(entry, "visibility", required=False, max_length=45,
-                                      default="public"),
+        "visibility": validation.text(
+            entry, "visibility", required=False, max_length=45, default="public"
+        ),
         "allowAnonymousPosts": validation.flag(entry, "allowAnonymousPosts", False),
     }

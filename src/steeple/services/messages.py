@@ -57,8 +57,9 @@ class MessageService:
         saved = await self._save(principal, drafts)
         return saved + [await self._apply_edit(m) for m in edits]
 
-    async def _postable(self, principal: Principal, church_id: str, entry: dict[str, Any],
-                        address: str) -> Row:
+    async def _postable(
+        self, principal: Principal, church_id: str, entry: dict[str, Any], address: str
+    ) -> Row:
         conversation_id = validation.identifier(entry, "conversationId")
         validation.text(entry, "content", max_length=validation.MAX_CONTENT)
         validation.text(entry, "displayName", required=False, max_length=validation.MAX_NAME)
@@ -97,41 +98,54 @@ class MessageService:
         return [m for m, _ in drafts]
 
     async def _fan_out(self, principal: Principal, message: Row, conversation: Row) -> None:
-        await self._ctx.publish((message["churchId"], message["conversationId"]), "message",
-                                message)
+        await self._ctx.publish(
+            (message["churchId"], message["conversationId"]), "message", message
+        )
         await self._conversations.announce_message(conversation)
         for listener in self.listeners:
             try:
                 await listener(principal, message, conversation)
             except Exception:
                 # The message is stored and delivered: a failed follow-up never fails it.
-                log.exception("after-message step %s failed for %s",
-                              getattr(listener, "__qualname__", listener), message["id"])
+                log.exception(
+                    "after-message step %s failed for %s",
+                    getattr(listener, "__qualname__", listener),
+                    message["id"],
+                )
 
-    async def _edit_draft(self, principal: Principal, message_id: str,
-                          entry: dict[str, Any]) -> Row:
+    async def _edit_draft(
+        self, principal: Principal, message_id: str, entry: dict[str, Any]
+    ) -> Row:
         content = validation.text(entry, "content", max_length=validation.MAX_CONTENT)
         message = await self._store.messages.get(message_id, principal.church_id)
         if message is None:
             raise NotFound("message not found")
         if not access.can_edit_message(principal, message):
             raise Unauthorized()
-        name = validation.text(entry, "displayName", required=False,
-                               max_length=validation.MAX_NAME, default=message["displayName"])
+        name = validation.text(
+            entry,
+            "displayName",
+            required=False,
+            max_length=validation.MAX_NAME,
+            default=message["displayName"],
+        )
         return {**message, "content": content, "displayName": name[:45]}
 
     async def _apply_edit(self, message: Row) -> Row:
         message["timeUpdated"] = self._ctx.clock.now()
-        await self._store.messages.edit(message["id"], message["content"],
-                                        message["displayName"], message["timeUpdated"])
-        await self._ctx.publish((message["churchId"], message["conversationId"]), "message",
-                                message)
+        await self._store.messages.edit(
+            message["id"], message["content"], message["displayName"], message["timeUpdated"]
+        )
+        await self._ctx.publish(
+            (message["churchId"], message["conversationId"]), "message", message
+        )
         return message
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def catchup(self, principal: Principal, church_id: str, conversation_id: str,
-                      after: str | None) -> list[Row]:
+    async def catchup(
+        self, principal: Principal, church_id: str, conversation_id: str, after: str | None
+    ) -> list[Row]:
         await self._conversations.readable(principal, church_id, conversation_id)
         cursor = None
         if after:

@@ -102,8 +102,8 @@ def _parse_block(principal: Principal, entry: dict[str, Any]) -> Row:
         "id": new_id(),
         "churchId": principal.church_id,
         "conversationId": validation.identifier(entry, "conversationId", max_length=ID_LENGTH),
-        "serviceId": validation.identifier(entry, "serviceId", required=False,
-                                           max_length=ID_LENGTH) or None,
+        "serviceId": validation.identifier(entry, "serviceId", required=False, max_length=ID_LENGTH)
+        or None,
         "ipAddress": _pseudonym(entry),
     }
 

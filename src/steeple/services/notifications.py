@@ -41,23 +41,34 @@ class NotificationService:
         if not people:
             return
         content_type, content_id = _content(conversation)
-        people -= await self._store.notifications.with_unread(church_id, content_type,
-                                                              content_id, people)
+        people -= await self._store.notifications.with_unread(
+            church_id, content_type, content_id, people
+        )
         title = f"New message: {conversation.get('title') or ''}".strip()
-        rows = [self._row(church_id, person, (content_type, content_id), message, title)
-                for person in sorted(people)]
+        rows = [
+            self._row(church_id, person, (content_type, content_id), message, title)
+            for person in sorted(people)
+        ]
         await self._store.notifications.add(rows)
         for row in rows:
             await self._alerts.tell(church_id, row["personId"], title=title)
 
-    def _row(self, church_id: str, person_id: str, content: tuple[str, str], message: Row,
-             title: str) -> Row:
+    def _row(
+        self, church_id: str, person_id: str, content: tuple[str, str], message: Row, title: str
+    ) -> Row:
         return {
-            "id": new_id(), "churchId": church_id, "personId": person_id,
-            "contentType": content[0], "contentId": content[1],
-            "timeSent": self._ctx.clock.now(), "isNew": True, "message": title,
-            "link": None, "deliveryMethod": None,
-            "triggeredByPersonId": message["personId"], "category": None,
+            "id": new_id(),
+            "churchId": church_id,
+            "personId": person_id,
+            "contentType": content[0],
+            "contentId": content[1],
+            "timeSent": self._ctx.clock.now(),
+            "isNew": True,
+            "message": title,
+            "link": None,
+            "deliveryMethod": None,
+            "triggeredByPersonId": message["personId"],
+            "category": None,
         }
 
     # --- the bell --------------------------------------------------------------------------
@@ -69,11 +80,12 @@ class NotificationService:
     async def mine(self, principal: Principal) -> list[Row]:
         """The caller's notifications newest first; reading them marks them read."""
         _require_person(principal)
-        rows = await self._store.notifications.for_person(principal.church_id,
-                                                          principal.person_id)
-        await self._changed(principal.church_id, principal.person_id,
-                            await self._store.notifications.mark_read(principal.church_id,
-                                                                      principal.person_id))
+        rows = await self._store.notifications.for_person(principal.church_id, principal.person_id)
+        await self._changed(
+            principal.church_id,
+            principal.person_id,
+            await self._store.notifications.mark_read(principal.church_id, principal.person_id),
+        )
         return rows
 
     async def mark_read(self, principal: Principal, church_id: str, person_id: str) -> None:
@@ -96,8 +108,10 @@ class NotificationService:
 
 def _content(conversation: Row) -> tuple[str, str]:
     """The conversation's content, cut to the notification columns' 45 characters."""
-    return (str(conversation.get("contentType") or "")[:NOTIFICATION_CONTENT],
-            str(conversation.get("contentId") or "")[:NOTIFICATION_CONTENT])
+    return (
+        str(conversation.get("contentType") or "")[:NOTIFICATION_CONTENT],
+        str(conversation.get("contentId") or "")[:NOTIFICATION_CONTENT],
+    )
 
 
 def _require_person(principal: Principal) -> None:

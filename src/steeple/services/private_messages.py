@@ -45,8 +45,9 @@ class PrivateMessageService:
                 await self._check_conversation(principal, to_person, conversation_id)
         return [await self._open_one(principal, *entry) for entry in entries]
 
-    async def _check_conversation(self, principal: Principal, to_person: str,
-                                  conversation_id: str) -> None:
+    async def _check_conversation(
+        self, principal: Principal, to_person: str, conversation_id: str
+    ) -> None:
         conversation = await self._store.conversations.get(conversation_id, principal.church_id)
         if conversation is None:
             raise NotFound("conversation not found")
@@ -54,11 +55,12 @@ class PrivateMessageService:
             raise Unauthorized()
         owner = await self._store.private_messages.for_conversation(conversation_id)
         if owner is not None and {owner["fromPersonId"], owner["toPersonId"]} != {
-                principal.person_id, to_person}:
+            principal.person_id,
+            to_person,
+        }:
             raise Unauthorized()
 
-    async def _open_one(self, principal: Principal, to_person: str,
-                        conversation_id: str) -> Row:
+    async def _open_one(self, principal: Principal, to_person: str, conversation_id: str) -> Row:
         # One opening per pair at a time on this node, so two quick clicks make one
         # thread. Once a thread is committed every later call finds it, so the lock
         # can be dropped as soon as its holder is done.
@@ -69,8 +71,9 @@ class PrivateMessageService:
         finally:
             self._opening.pop(key, None)
 
-    async def _find_or_create(self, principal: Principal, to_person: str,
-                              conversation_id: str) -> Row:
+    async def _find_or_create(
+        self, principal: Principal, to_person: str, conversation_id: str
+    ) -> Row:
         church_id, me = principal.church_id, principal.person_id
         existing = await self._store.private_messages.between(church_id, me, to_person)
         if existing is not None:
@@ -79,18 +82,30 @@ class PrivateMessageService:
         if not conversation_id:
             conversation = self._new_conversation(principal)
             conversation_id = conversation["id"]
-        thread = {"id": new_id(), "churchId": church_id, "fromPersonId": me,
-                  "toPersonId": to_person, "conversationId": conversation_id,
-                  "notifyPersonId": None}
+        thread = {
+            "id": new_id(),
+            "churchId": church_id,
+            "fromPersonId": me,
+            "toPersonId": to_person,
+            "conversationId": conversation_id,
+            "notifyPersonId": None,
+        }
         await self._store.private_messages.create(thread, conversation)
         return thread
 
     def _new_conversation(self, principal: Principal) -> Row:
         return {
-            "id": new_id(), "churchId": principal.church_id, "contentType": PM_CONTENT_TYPE,
-            "contentId": principal.person_id, "title": "Private Message",
-            "dateCreated": self._ctx.clock.now(), "groupId": None, "visibility": "hidden",
-            "firstPostId": None, "lastPostId": None, "postCount": 0,
+            "id": new_id(),
+            "churchId": principal.church_id,
+            "contentType": PM_CONTENT_TYPE,
+            "contentId": principal.person_id,
+            "title": "Private Message",
+            "dateCreated": self._ctx.clock.now(),
+            "groupId": None,
+            "visibility": "hidden",
+            "firstPostId": None,
+            "lastPostId": None,
+            "postCount": 0,
             "allowAnonymousPosts": False,
         }
 
@@ -99,8 +114,7 @@ class PrivateMessageService:
     async def inbox(self, principal: Principal) -> list[Row]:
         """The caller's threads, newest activity first, each with its last message."""
         _require_person(principal)
-        pairs = await self._store.private_messages.inbox(principal.church_id,
-                                                         principal.person_id)
+        pairs = await self._store.private_messages.inbox(principal.church_id, principal.person_id)
         last_ids = [c["lastPostId"] for _, c in pairs if c["lastPostId"]]
         found = {m["id"]: m for m in await self._store.messages.many(last_ids)}
         result = []
@@ -113,8 +127,9 @@ class PrivateMessageService:
     async def existing(self, principal: Principal, person_id: str) -> Row:
         """The thread between the caller and that person, or ``{}``; reading clears it."""
         _require_person(principal)
-        thread = await self._store.private_messages.between(principal.church_id,
-                                                            principal.person_id, person_id)
+        thread = await self._store.private_messages.between(
+            principal.church_id, principal.person_id, person_id
+        )
         if thread is None:
             return {}
         return await self._read(principal, thread)
@@ -161,19 +176,30 @@ class PrivateMessageService:
         recipient = thread["toPersonId" if sender == thread["fromPersonId"] else "fromPersonId"]
         title = f"New message from {message['displayName']}"
         await self._store.private_messages.flag(thread["id"], recipient)
-        await self._store.notifications.keep_shadow({
-            "id": new_id(), "churchId": thread["churchId"], "personId": recipient,
-            "contentType": PM_CONTENT_TYPE, "contentId": thread["id"],
-            "timeSent": message["timeSent"], "isNew": True, "message": title, "link": None,
-            "deliveryMethod": None, "triggeredByPersonId": sender, "category": None,
-        })
+        await self._store.notifications.keep_shadow(
+            {
+                "id": new_id(),
+                "churchId": thread["churchId"],
+                "personId": recipient,
+                "contentType": PM_CONTENT_TYPE,
+                "contentId": thread["id"],
+                "timeSent": message["timeSent"],
+                "isNew": True,
+                "message": title,
+                "link": None,
+                "deliveryMethod": None,
+                "triggeredByPersonId": sender,
+                "category": None,
+            }
+        )
         await self._alerts.tell(thread["churchId"], recipient, message=message, title=title)
 
 
 def _parse_entry(principal: Principal, entry: dict[str, Any]) -> tuple[str, str]:
     to_person = validation.identifier(entry, "toPersonId", max_length=ID_LENGTH)
-    conversation_id = validation.identifier(entry, "conversationId", required=False,
-                                            max_length=ID_LENGTH)
+    conversation_id = validation.identifier(
+        entry, "conversationId", required=False, max_length=ID_LENGTH
+    )
     if to_person == principal.person_id:
         raise BadRequest("'toPersonId' must be someone other than the caller")
     return to_person, conversation_id

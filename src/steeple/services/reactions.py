@@ -33,18 +33,33 @@ class ReactionService:
             raise NotFound("conversation not found")
         if not await self._conversations.may_post(principal, conversation):
             raise Unauthorized()
-        added = await self._store.reactions.toggle({
-            "id": new_id(), "churchId": message["churchId"], "messageId": message_id,
-            "conversationId": message["conversationId"], "personId": principal.person_id,
-            "emoji": emoji, "timeAdded": self._ctx.clock.now(),
-        })
+        added = await self._store.reactions.toggle(
+            {
+                "id": new_id(),
+                "churchId": message["churchId"],
+                "messageId": message_id,
+                "conversationId": message["conversationId"],
+                "personId": principal.person_id,
+                "emoji": emoji,
+                "timeAdded": self._ctx.clock.now(),
+            }
+        )
         if added is not None:
             await self._announce(message, principal.person_id, emoji, added)
         return {"messageId": message_id, "emoji": emoji, "added": added is not False}
 
-    async def _announce(self, message: dict[str, Any], person_id: str, emoji: str,
-                        added: bool) -> None:
+    async def _announce(
+        self, message: dict[str, Any], person_id: str, emoji: str, added: bool
+    ) -> None:
         room = (message["churchId"], message["conversationId"])
-        await self._ctx.publish(room, "reaction", {
-            "messageId": message["id"], "conversationId": message["conversationId"],
-            "personId": person_id, "emoji": emoji, "added": added})
+        await self._ctx.publish(
+            room,
+            "reaction",
+            {
+                "messageId": message["id"],
+                "conversationId": message["conversationId"],
+                "personId": person_id,
+                "emoji": emoji,
+                "added": added,
+            },
+        )

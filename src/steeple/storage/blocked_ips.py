@@ -30,9 +30,11 @@ class BlockedIpRepository:
         results = []
         async with self._engine.begin() as db:
             for row in rows:
-                same = (t.c.churchId == row["churchId"],
-                        t.c.conversationId == row["conversationId"],
-                        t.c.ipAddress == row["ipAddress"])
+                same = (
+                    t.c.churchId == row["churchId"],
+                    t.c.conversationId == row["conversationId"],
+                    t.c.ipAddress == row["ipAddress"],
+                )
                 if (await db.execute(delete(t).where(*same))).rowcount:
                     results.append(False)
                     continue

@@ -20,8 +20,7 @@ class ConnectionRepository:
     async def replace(self, rows: list[Row]) -> None:
         """Insert rows, each replacing any row with the same (church, room, socket)."""
         # The last of several rows for one (church, room, socket) wins, as if in turn.
-        rows = list({(r["churchId"], r["conversationId"], r["socketId"]): r
-                     for r in rows}.values())
+        rows = list({(r["churchId"], r["conversationId"], r["socketId"]): r for r in rows}.values())
         if not rows:
             return
         async with self._engine.begin() as db:
@@ -80,8 +79,9 @@ class ConnectionRepository:
     async def socket_ids_in_room(self, room: Room, person_id: str | None = None) -> set[str]:
         """The sockets of a room (of one person, if given): a fan-out list without the rows."""
         church_id, conversation_id = room
-        query = select(t.c.socketId).where(t.c.churchId == church_id,
-                                           t.c.conversationId == conversation_id)
+        query = select(t.c.socketId).where(
+            t.c.churchId == church_id, t.c.conversationId == conversation_id
+        )
         if person_id is not None:
             query = query.where(t.c.personId == person_id)
         async with self._engine.connect() as db:

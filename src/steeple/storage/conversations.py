@@ -82,8 +82,14 @@ class ConversationRepository:
 
     async def save(self, row: Row) -> None:
         """Update the editable fields of an existing conversation."""
-        fields = ("contentType", "contentId", "title", "groupId", "visibility",
-                  "allowAnonymousPosts")
+        fields = (
+            "contentType",
+            "contentId",
+            "title",
+            "groupId",
+            "visibility",
+            "allowAnonymousPosts",
+        )
         values = {k: row[k] for k in fields}
         async with self._engine.begin() as db:
             await db.execute(update(t).where(t.c.id == row["id"]).values(**values))

@@ -108,8 +108,7 @@ def _posts_per_conversation(rows: list[Row]) -> dict[str, tuple[int, str, str]]:
     return found
 
 
-def _stats_after_posts(conversation_id: str, count: int, first: str, last: str
-                       ) -> Update:
+def _stats_after_posts(conversation_id: str, count: int, first: str, last: str) -> Update:
     c = conversations.c
     return (
         update(conversations)

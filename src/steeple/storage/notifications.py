@@ -29,24 +29,33 @@ class NotificationRepository:
             async with self._engine.begin() as db:
                 await db.execute(t.insert(), rows)
 
-    async def with_unread(self, church_id: str, content_type: str, content_id: str,
-                          people: Iterable[str]) -> set[str]:
+    async def with_unread(
+        self, church_id: str, content_type: str, content_id: str, people: Iterable[str]
+    ) -> set[str]:
         """Which of ``people`` already have an unread notification about this content."""
         query = select(t.c.personId).where(
-            t.c.churchId == church_id, t.c.contentType == content_type,
-            t.c.contentId == content_id, t.c.isNew.is_(True), t.c.personId.in_(list(people)))
+            t.c.churchId == church_id,
+            t.c.contentType == content_type,
+            t.c.contentId == content_id,
+            t.c.isNew.is_(True),
+            t.c.personId.in_(list(people)),
+        )
         async with self._engine.connect() as db:
             return set((await db.scalars(query.distinct())).all())
 
     async def for_person(self, church_id: str, person_id: str) -> list[Row]:
-        query = (select(t).where(_general(church_id, person_id))
-                 .order_by(t.c.timeSent.desc(), t.c.id.desc()))
+        query = (
+            select(t)
+            .where(_general(church_id, person_id))
+            .order_by(t.c.timeSent.desc(), t.c.id.desc())
+        )
         async with self._engine.connect() as db:
             return as_rows(await db.execute(query))
 
     async def mark_read(self, church_id: str, person_id: str) -> int:
-        query = (update(t).where(_general(church_id, person_id), t.c.isNew.is_(True))
-                 .values(isNew=False))
+        query = (
+            update(t).where(_general(church_id, person_id), t.c.isNew.is_(True)).values(isNew=False)
+        )
         async with self._engine.begin() as db:
             return (await db.execute(query)).rowcount
 
@@ -56,11 +65,19 @@ class NotificationRepository:
 
     async def counts(self, church_id: str, person_id: str) -> dict[str, int]:
         """``{notificationCount, pmCount}`` as ``GET /notifications/unreadCount`` answers."""
-        unread = select(func.count()).select_from(t).where(
-            _general(church_id, person_id), t.c.isNew.is_(True))
-        pms = select(func.count()).select_from(private_messages).where(
-            private_messages.c.churchId == church_id,
-            private_messages.c.notifyPersonId == person_id)
+        unread = (
+            select(func.count())
+            .select_from(t)
+            .where(_general(church_id, person_id), t.c.isNew.is_(True))
+        )
+        pms = (
+            select(func.count())
+            .select_from(private_messages)
+            .where(
+                private_messages.c.churchId == church_id,
+                private_messages.c.notifyPersonId == person_id,
+            )
+        )
         async with self._engine.connect() as db:
             notification_count = int(await db.scalar(unread) or 0)
             pm_count = int(await db.scalar(pms) or 0)
@@ -71,21 +88,26 @@ class NotificationRepository:
 
         ``row`` is a complete notification row whose contentId is the thread id.
         """
-        where = (t.c.churchId == row["churchId"], t.c.personId == row["personId"],
-                 t.c.contentType == PM_CONTENT_TYPE, t.c.contentId == row["contentId"])
+        where = (
+            t.c.churchId == row["churchId"],
+            t.c.personId == row["personId"],
+            t.c.contentType == PM_CONTENT_TYPE,
+            t.c.contentId == row["contentId"],
+        )
         changes = {k: row[k] for k in ("timeSent", "message", "triggeredByPersonId")}
         async with self._engine.begin() as db:
             found = await db.scalar(select(t.c.id).where(*where).limit(1))
             if found is None:
                 await db.execute(t.insert().values(**row))
             else:
-                await db.execute(update(t).where(t.c.id == found)
-                                 .values(isNew=True, **changes))
+                await db.execute(update(t).where(t.c.id == found).values(isNew=True, **changes))
+
 
 def _general(church_id: str, person_id: str) -> ColumnElement[bool]:
     """The person's notifications, shadow rows of private-message threads excluded."""
     kind = t.c.contentType
     return (
-        (t.c.churchId == church_id) & (t.c.personId == person_id)
+        (t.c.churchId == church_id)
+        & (t.c.personId == person_id)
         & (kind.is_(None) | (kind != PM_CONTENT_TYPE))
     )

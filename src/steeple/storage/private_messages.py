@@ -33,8 +33,10 @@ class PrivateMessageRepository:
 
     async def between(self, church_id: str, person_a: str, person_b: str) -> Row | None:
         """The thread of this person pair, whichever of them opened it (oldest if several)."""
-        pair = or_(and_(t.c.fromPersonId == person_a, t.c.toPersonId == person_b),
-                   and_(t.c.fromPersonId == person_b, t.c.toPersonId == person_a))
+        pair = or_(
+            and_(t.c.fromPersonId == person_a, t.c.toPersonId == person_b),
+            and_(t.c.fromPersonId == person_b, t.c.toPersonId == person_a),
+        )
         query = select(t).where(t.c.churchId == church_id, pair).order_by(t.c.id).limit(1)
         async with self._engine.connect() as db:
             return as_row((await db.execute(query)).first())
@@ -51,8 +53,15 @@ class PrivateMessageRepository:
         last = messages.alias("last")
         activity = func.coalesce(last.c.timeSent, conversations.c.dateCreated)
         query = (
-            select(t.c.id.label("pmId"), t.c.churchId.label("pmChurchId"), t.c.fromPersonId,
-                   t.c.toPersonId, t.c.conversationId, t.c.notifyPersonId, conversations)
+            select(
+                t.c.id.label("pmId"),
+                t.c.churchId.label("pmChurchId"),
+                t.c.fromPersonId,
+                t.c.toPersonId,
+                t.c.conversationId,
+                t.c.notifyPersonId,
+                conversations,
+            )
             .join(conversations, conversations.c.id == t.c.conversationId)
             .outerjoin(last, last.c.id == conversations.c.lastPostId)
             .where(t.c.churchId == church_id, _involves(person_id))
@@ -74,10 +83,13 @@ class PrivateMessageRepository:
         """
         async with self._engine.begin() as db:
             changed = await db.execute(
-                update(t).where(t.c.id == thread["id"], t.c.notifyPersonId == person_id)
-                .values(notifyPersonId=None))
-            await db.execute(update(notifications).where(_shadow(thread, person_id))
-                             .values(isNew=False))
+                update(t)
+                .where(t.c.id == thread["id"], t.c.notifyPersonId == person_id)
+                .values(notifyPersonId=None)
+            )
+            await db.execute(
+                update(notifications).where(_shadow(thread, person_id)).values(isNew=False)
+            )
         return bool(changed.rowcount)
 
     async def delete_thread(self, thread: Row) -> None:
@@ -86,8 +98,11 @@ class PrivateMessageRepository:
         async with self._engine.begin() as db:
             await db.execute(delete(t).where(t.c.id == thread["id"]))
             await db.execute(delete(notifications).where(_shadow(thread)))
-            await db.execute(delete(message_reactions)
-                             .where(message_reactions.c.conversationId == conversation_id))
+            await db.execute(
+                delete(message_reactions).where(
+                    message_reactions.c.conversationId == conversation_id
+                )
+            )
             await db.execute(delete(messages).where(messages.c.conversationId == conversation_id))
             await db.execute(delete(conversations).where(conversations.c.id == conversation_id))
 
@@ -98,17 +113,23 @@ def _involves(person_id: str) -> ColumnElement[bool]:
 
 def _shadow(thread: Row, person_id: str | None = None) -> ColumnElement[bool]:
     """The notification rows that stand for this thread's unread state."""
-    where = and_(notifications.c.churchId == thread["churchId"],
-                 notifications.c.contentType == PM_CONTENT_TYPE,
-                 notifications.c.contentId == thread["id"])
+    where = and_(
+        notifications.c.churchId == thread["churchId"],
+        notifications.c.contentType == PM_CONTENT_TYPE,
+        notifications.c.contentId == thread["id"],
+    )
     if person_id is not None:
         where = and_(where, notifications.c.personId == person_id)
     return where
 
 
 def _split_inbox_row(row: Row) -> tuple[Row, Row]:
-    thread = {"id": row.pop("pmId"), "churchId": row.pop("pmChurchId"),
-              "fromPersonId": row.pop("fromPersonId"), "toPersonId": row.pop("toPersonId"),
-              "conversationId": row.pop("conversationId"),
-              "notifyPersonId": row.pop("notifyPersonId")}
+    thread = {
+        "id": row.pop("pmId"),
+        "churchId": row.pop("pmChurchId"),
+        "fromPersonId": row.pop("fromPersonId"),
+        "toPersonId": row.pop("toPersonId"),
+        "conversationId": row.pop("conversationId"),
+        "notifyPersonId": row.pop("notifyPersonId"),
+    }
     return thread, row

@@ -17,19 +17,24 @@ class ReactionRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def summary(self, message_ids: list[str], person_id: str | None
-                      ) -> dict[str, list[dict[str, Any]]]:
+    async def summary(
+        self, message_ids: list[str], person_id: str | None
+    ) -> dict[str, list[dict[str, Any]]]:
         """messageId -> ``[{emoji, count, mine}]`` in first-reacted order."""
         if not message_ids:
             return {}
-        query = (select(t.c.messageId, t.c.emoji, t.c.personId)
-                 .where(t.c.messageId.in_(message_ids)).order_by(t.c.timeAdded, t.c.id))
+        query = (
+            select(t.c.messageId, t.c.emoji, t.c.personId)
+            .where(t.c.messageId.in_(message_ids))
+            .order_by(t.c.timeAdded, t.c.id)
+        )
         async with self._engine.connect() as db:
             rows = (await db.execute(query)).all()
         grouped: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for message_id, emoji, who in rows:
-            entry = grouped[message_id].setdefault(emoji, {"emoji": emoji, "count": 0,
-                                                           "mine": False})
+            entry = grouped[message_id].setdefault(
+                emoji, {"emoji": emoji, "count": 0, "mine": False}
+            )
             entry["count"] += 1
             entry["mine"] = entry["mine"] or (person_id is not None and who == person_id)
         return {m: list(e.values()) for m, e in grouped.items()}
@@ -40,8 +45,11 @@ class ReactionRepository:
         None when a concurrent toggle added the same reaction first (the unique key
         refused ours): the reaction exists, and that other toggle announces it.
         """
-        same = (t.c.messageId == row["messageId"], t.c.personId == row["personId"],
-                t.c.emoji == row["emoji"])
+        same = (
+            t.c.messageId == row["messageId"],
+            t.c.personId == row["personId"],
+            t.c.emoji == row["emoji"],
+        )
         try:
             async with self._engine.begin() as db:
                 if (await db.execute(delete(t).where(*same))).rowcount:

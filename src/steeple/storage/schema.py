@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import Time as TimeOfDayType
 from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
@@ -21,6 +22,7 @@ metadata = MetaData()
 # Microsecond precision keeps the stored order of same-millisecond messages.
 Time = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+TimeOfDay = TimeOfDayType()
 
 
 def _id(name: str = "id", **kw: object) -> Column[str]:
@@ -129,4 +131,80 @@ blocked_ips = Table(
     _id("serviceId"),
     Column("ipAddress", String(45)),
     Index("ix_blocked_room", "churchId", "conversationId"),
+)
+
+# --- revision 2 (PROTOCOL.md 6): push devices, preferences, delivery audit ----------------
+
+devices = Table(
+    "devices",
+    metadata,
+    _id(primary_key=True),
+    Column("appName", String(20)),
+    Column("deviceId", String(45)),
+    _id("churchId"),
+    _id("personId"),
+    Column("fcmToken", Text),
+    Column("label", String(45)),
+    Column("registrationDate", Time),
+    Column("lastActiveDate", Time),
+    Column("deviceInfo", Text),
+    Index("ix_devices_person", "churchId", "personId"),
+)
+
+notification_preferences = Table(
+    "notificationPreferences",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("personId"),
+    Column("allowPush", Boolean),
+    Column("emailFrequency", String(10)),
+    Column("masterMute", Boolean),
+    Column("quietHoursStart", TimeOfDay),
+    Column("quietHoursEnd", TimeOfDay),
+    Column("timeZone", String(64)),
+    Column("allowSms", Boolean),
+    Column("maxPushPerDay", Integer),
+    Index("ix_preferences_person", "churchId", "personId"),
+)
+
+notification_preference_overrides = Table(
+    "notificationPreferenceOverrides",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("personId"),
+    Column("categoryKey", String(50)),
+    Column("channel", String(10)),
+    Column("optedIn", Boolean),
+    Column("updatedAt", Time),
+    UniqueConstraint(
+        "churchId", "personId", "categoryKey", "channel", name="uq_preference_override"
+    ),
+)
+
+delivery_logs = Table(
+    "deliveryLogs",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("personId"),
+    Column("contentType", String(45)),
+    Column("contentId", String(45)),
+    Column("deliveryMethod", String(30)),
+    Column("success", Boolean),
+    Column("errorMessage", Text),
+    Column("deliveryAddress", Text),
+    Column("attemptTime", Time),
+    Index("ix_delivery_logs_person", "churchId", "personId"),
+)
+
+# Steeple's own (not a ChurchApps table): per-room settings a host sets (PROTOCOL.md 5.6).
+room_settings = Table(
+    "roomSettings",
+    metadata,
+    _id("conversationId", primary_key=True),
+    _id("churchId"),
+    Column("slowModeSeconds", Integer),
+    Column("updatedAt", Time),
 )

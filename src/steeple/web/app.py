@@ -40,8 +40,13 @@ def json_response(value: Any, status: int = 200) -> Response:
 
 
 class WebApp:
-    def __init__(self, router: Router, jwt_secret: str, client_address: ClientAddress,
-                 websocket: WebSocketHandler | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        jwt_secret: str,
+        client_address: ClientAddress,
+        websocket: WebSocketHandler | None = None,
+    ) -> None:
         self._router = router
         self._secret = jwt_secret
         self._address = client_address
@@ -70,8 +75,9 @@ class WebApp:
             call = await self._call(scope, receive, params)
             result = await route.handler(call)
             if isinstance(result, Raw):
-                return Response(result.body, status_code=result.status,
-                                media_type=result.media_type)
+                return Response(
+                    result.body, status_code=result.status, media_type=result.media_type
+                )
             return json_response(result)  # inside the try: an encoding bug still answers JSON
         except Unauthorized:
             return json_response([] if route.returns_list else {}, 401)

@@ -66,8 +66,9 @@ class AsgiSocket:
             await self._send({"type": "websocket.send", "text": item.text})
 
 
-async def serve_asgi_socket(lifecycle: SocketLifecycle, buffer_limit: int, scope: Scope,
-                            receive: Receive, send: Send) -> None:
+async def serve_asgi_socket(
+    lifecycle: SocketLifecycle, buffer_limit: int, scope: Scope, receive: Receive, send: Send
+) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})

@@ -52,11 +52,13 @@ class Router:
         """Every registered route, most specific first."""
         return list(self._routes)
 
-    def route(self, method: str, path: str, *, returns_list: bool = False
-              ) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, path: str, *, returns_list: bool = False
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.add(method, path, handler, returns_list=returns_list)
             return handler
+
         return register
 
     def resolve(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | bool | None:

@@ -73,8 +73,17 @@ class WriteBatcher:
 class EdgeSocket(asyncio.Protocol):
     """One client socket. Implements the hub's :class:`~steeple.hub.Socket`."""
 
-    __slots__ = ("_awaiting_pong", "_edge", "_pending", "_pending_bytes", "_transport", "_ws",
-                 "address", "open", "socket_id")
+    __slots__ = (
+        "_awaiting_pong",
+        "_edge",
+        "_pending",
+        "_pending_bytes",
+        "_transport",
+        "_ws",
+        "address",
+        "open",
+        "socket_id",
+    )
 
     def __init__(self, edge: SocketEdge) -> None:
         self._edge = edge
@@ -177,8 +186,9 @@ class EdgeSocket(asyncio.Protocol):
         self._pending_bytes += len(data)
         backlog = self._pending_bytes + transport.get_write_buffer_size()
         if backlog > self._edge.buffer_limit and self.open:
-            log.warning("socket %s cannot keep up (%d bytes queued); closing", self.socket_id,
-                        backlog)
+            log.warning(
+                "socket %s cannot keep up (%d bytes queued); closing", self.socket_id, backlog
+            )
             self.close(SLOW_CONSUMER, "slow consumer")
 
     def flush(self) -> None:

@@ -31,5 +31,4 @@ def register(router: Router, connections: ConnectionService) -> None:
 
 
 def _room(call: Call) -> tuple[str, str]:
-    return (call.path_id("churchId"),
-            call.path_id("conversationId"))
+    return (call.path_id("churchId"), call.path_id("conversationId"))

@@ -16,13 +16,20 @@ from steeple.web.router import Router
 BASE = "/messaging/conversations"
 
 
-def register(router: Router, conversations: ConversationService, views: ConversationViews,
-             messages: MessageService) -> None:
+def register(
+    router: Router,
+    conversations: ConversationService,
+    views: ConversationViews,
+    messages: MessageService,
+) -> None:
     @router.route("GET", BASE + "/current/:churchId/:contentType/:contentId")
     async def current(call: Call) -> Any:
         return await conversations.current(
-            call.principal, call.path_id("churchId"),
-            call.path_id("contentType"), call.params["contentId"])
+            call.principal,
+            call.path_id("churchId"),
+            call.path_id("contentType"),
+            call.params["contentId"],
+        )
 
     @router.route("POST", BASE + "/ensure")
     async def ensure(call: Call) -> Any:
@@ -33,16 +40,19 @@ def register(router: Router, conversations: ConversationService, views: Conversa
         if content_type != "streamingLive":
             raise BadRequest("'contentType' must be streamingLive")
         content_id = validation.identifier(entry, "contentId", max_length=11)
-        return await conversations.current(call.principal, call.principal.church_id,
-                                           content_type, content_id)
+        return await conversations.current(
+            call.principal, call.principal.church_id, content_type, content_id
+        )
 
     @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
     async def pages(call: Call) -> Any:
         return await views.pages(
-            call.principal, call.path_id("contentType"),
+            call.principal,
+            call.path_id("contentType"),
             call.path_id("contentId"),
             validation.positive_int(call.query("page"), "page", 1, 100_000),
-            validation.positive_int(call.query("limit"), "limit", 20, 200))
+            validation.positive_int(call.query("limit"), "limit", 20, 200),
+        )
 
     @router.route("GET", BASE + "/timeline/ids", returns_list=True)
     async def timeline(call: Call) -> Any:
@@ -61,16 +71,18 @@ def register(router: Router, conversations: ConversationService, views: Conversa
 
     @router.route("GET", BASE + "/:churchId/:id")
     async def one(call: Call) -> Any:
-        return await conversations.readable(call.principal,
-                                            call.path_id("churchId"),
-                                            call.path_id("id"), fresh=True)
+        return await conversations.readable(
+            call.principal, call.path_id("churchId"), call.path_id("id"), fresh=True
+        )
 
     @router.route("GET", BASE + "/:churchId/:contentType/:contentId", returns_list=True)
     async def for_content(call: Call) -> Any:
         return await conversations.for_content(
-            call.principal, call.path_id("churchId"),
+            call.principal,
+            call.path_id("churchId"),
             call.path_id("contentType"),
-            call.path_id("contentId"))
+            call.path_id("contentId"),
+        )
 
     @router.route("POST", BASE)
     async def create(call: Call) -> Any:
@@ -85,6 +97,5 @@ def register(router: Router, conversations: ConversationService, views: Conversa
 
     @router.route("DELETE", BASE + "/:churchId/:id")
     async def delete(call: Call) -> Any:
-        await conversations.delete(call.principal, call.path_id("churchId"),
-                                   call.path_id("id"))
+        await conversations.delete(call.principal, call.path_id("churchId"), call.path_id("id"))
         return {}

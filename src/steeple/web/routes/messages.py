@@ -18,8 +18,7 @@ def register(router: Router, messages: MessageService) -> None:
     async def post(call: Call) -> Any:
         return await messages.post(call.principal, call.json(), call.address)
 
-    @router.route("GET", "/messaging/messages/catchup/:churchId/:conversationId",
-                  returns_list=True)
+    @router.route("GET", "/messaging/messages/catchup/:churchId/:conversationId", returns_list=True)
     async def catchup(call: Call) -> Any:
         return await messages.catchup(
             call.principal,
@@ -35,8 +34,7 @@ def register(router: Router, messages: MessageService) -> None:
 
     @router.route("GET", "/messaging/messages/:churchId/:id")
     async def one(call: Call) -> Any:
-        return await messages.get(call.principal, call.path_id("churchId"),
-                                  call.path_id("id"))
+        return await messages.get(call.principal, call.path_id("churchId"), call.path_id("id"))
 
     @router.route("DELETE", "/messaging/messages/:id")
     async def delete(call: Call) -> Any:

@@ -24,8 +24,8 @@ def register(router: Router, notifications: NotificationService) -> None:
     @router.route("POST", BASE + "/markRead/:churchId/:personId")
     async def mark_read(call: Call) -> Any:
         await notifications.mark_read(
-            call.principal, call.path_id("churchId", ID_LENGTH),
-            call.path_id("personId", ID_LENGTH))
+            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("personId", ID_LENGTH)
+        )
         return {}
 
     @router.route("DELETE", BASE + "/my")

@@ -64,8 +64,12 @@ def socket_config(socket_port: int, self_hosted: bool) -> dict[str, Any]:
     return {"socketPort": socket_port, "sameOrigin": self_hosted}
 
 
-def register(router: Router, socket_port: Callable[[], int], self_hosted: bool,
-             assets: StaticFiles | None = None) -> None:
+def register(
+    router: Router,
+    socket_port: Callable[[], int],
+    self_hosted: bool,
+    assets: StaticFiles | None = None,
+) -> None:
     files = assets or StaticFiles(STATIC_DIR)
 
     @router.route("GET", "/")
