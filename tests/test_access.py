@@ -143,17 +143,68 @@ def test_other_content_types_are_open_to_the_church() -> None:
 def test_message_edit_and_delete_rights() -> None:
     mine = {"churchId": "CH1", "personId": "P1"}
     anonymous_message = {"churchId": "CH1", "personId": None}
-    assert access.can_edit_message(person(person_id="P1"), mine)
-    assert not access.can_edit_message(person(person_id="P2"), mine)
-    assert access.can_edit_message(EDITOR, anonymous_message)
-    assert not access.can_edit_message(person("CH2", "P1"), mine)
-    assert not access.can_edit_message(ANONYMOUS, anonymous_message)
+    sermon = room("sermon", "S1")
+    assert access.can_edit_message(person(person_id="P1"), mine, sermon)
+    assert not access.can_edit_message(person(person_id="P2"), mine, sermon)
+    assert access.can_edit_message(EDITOR, anonymous_message, sermon)
+    assert not access.can_edit_message(person("CH2", "P1"), mine, sermon)
+    assert not access.can_edit_message(ANONYMOUS, anonymous_message, sermon)
+    assert not access.can_edit_message(person(person_id="P1"), mine, None)  # conversation gone
     group = room("group")
     leader = person(person_id="P9", leads=("G1",))
     assert access.can_delete_message(leader, mine, group)
     assert not access.can_delete_message(person(person_id="P9", groups=("G1",)), mine, group)
-    assert not access.can_delete_message(leader, mine, room("sermon", "S1"))
+    assert not access.can_delete_message(leader, mine, sermon)
     assert access.can_delete_message(leader, mine, room("sermon", "S1", groupId="G1"))
+
+
+def test_private_thread_messages_are_only_their_two_peoples_to_edit_or_delete() -> None:
+    dm = room("privateMessage", "P2")
+    thread = ("P1", "P2")
+    by_p1 = {"churchId": "CH1", "personId": "P1"}
+    for outsider in (
+        person(person_id="P3"),
+        person(person_id="P3", permissions=("Content__Edit",)),
+    ):
+        assert not access.can_edit_message(outsider, by_p1, dm, thread)
+        assert not access.can_delete_message(outsider, by_p1, dm, thread)
+    assert access.can_edit_message(person(person_id="P1"), by_p1, dm, thread)
+    assert access.can_delete_message(person(person_id="P1"), by_p1, dm, thread)
+    assert not access.can_edit_message(person(person_id="P2"), by_p1, dm, thread)
+
+
+def test_notes_messages_need_the_notes_permission_even_for_content_editors() -> None:
+    notes = room("person", "P7")
+    entry = {"churchId": "CH1", "personId": "P5"}
+    assert not access.can_edit_message(EDITOR, entry, notes)
+    assert not access.can_delete_message(EDITOR, entry, notes)
+    assert access.can_edit_message(
+        person(permissions=("People__Edit", "Content__Edit")), entry, notes
+    )
+
+
+def test_conversation_updates_are_judged_on_the_stored_conversation() -> None:
+    member, leader = person(person_id="P4", groups=("G1",)), person(leads=("G1",))
+    assert not access.can_update_conversation(member, room("group"))
+    assert access.can_update_conversation(leader, room("group"))
+    assert access.can_update_conversation(EDITOR, room("streamingLive", "svc1"))
+    assert not access.can_update_conversation(member, room("streamingLive", "svc1"))
+    assert not access.can_update_conversation(person(), room("person", "P7"))
+    assert access.can_update_conversation(person(permissions=("People__Edit",)), room("person"))
+    dm, thread = room("privateMessage", "P2"), ("P1", "P2")
+    assert not access.can_update_conversation(person(person_id="P3"), dm, thread)
+    outside_editor = person(person_id="P3", permissions=("Content__Edit",))
+    assert not access.can_update_conversation(outside_editor, dm, thread)
+    assert not access.can_update_conversation(person(person_id="P1"), dm, thread)
+    assert not access.can_update_conversation(person("CH2", "P1"), room("streamingLive", "s"))
+
+
+def test_creating_a_group_feed_follows_the_posting_rule() -> None:
+    assert access.can_create_conversation(person(groups=("G1",)), room("group"))
+    assert not access.can_create_conversation(person(groups=("G2",)), room("group"))
+    assert not access.can_create_conversation(person(groups=("G1",)), room("groupAnnouncement"))
+    assert access.can_create_conversation(person(leads=("G1",)), room("groupAnnouncement"))
+    assert not access.can_create_conversation(ANONYMOUS, room("streamingLive", "svc1"))
 
 
 def test_content_rooms_follow_the_content_rule() -> None:

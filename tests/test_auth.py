@@ -85,6 +85,10 @@ REJECTED: dict[str, Callable[[], str]] = {
     "not yet valid": lambda: jwt.encode(
         claims(nbf=int(time.time()) + 600), SECRET, algorithm="HS256"
     ),
+    "no exp (never expires)": lambda: jwt.encode(
+        {k: v for k, v in claims().items() if k != "exp"}, SECRET, algorithm="HS256"
+    ),
+    "exp not a number": lambda: jwt.encode(claims(exp="never"), SECRET, algorithm="HS256"),
     "garbage": lambda: "not.a.jwt",
     "two parts": lambda: "abc.def",
     "empty": lambda: "",

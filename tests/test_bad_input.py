@@ -11,6 +11,7 @@ import pytest
 
 from steeple.node import Node
 from tests.conftest import auth, node_settings
+from tests.wsclient import TestSocket
 
 MEMBER = auth("CH1", "P1", group_ids=["G1"], leader_group_ids=["G1"])
 
@@ -268,18 +269,20 @@ async def test_text_edge_values_on_every_database(database_url: str) -> None:
                 )
                 problem(refused, 400, field, "NUL")
             wide = "🙏" * 100
+            viewer = await TestSocket.connect(running.socket_url)
             joined = await http.post(
                 "/connections",
                 json=[
                     {
                         "churchId": "CH1",
                         "conversationId": live["id"],
-                        "socketId": "abcdefghijk",
+                        "socketId": viewer.socket_id,
                         "displayName": wide,
                     }
                 ],
             )
             assert joined.status_code == 200, joined.text
+            await viewer.close()
             saved = await http.post(
                 "/messages/send", json=[message(live, displayName=wide, content=wide * 80)]
             )

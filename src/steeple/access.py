@@ -27,6 +27,8 @@ Thread = Collection[str] | None
 LIVE = "streamingLive"
 LIVE_HOST = "streamingLiveHost"
 GROUP_TYPES = ("group", "groupAnnouncement")
+NOTES_TYPES = ("person", "personConfidential")
+PRIVATE_MESSAGE = "privateMessage"
 CONTENT_ROOM_PREFIX = "content-"
 
 
@@ -49,7 +51,7 @@ def can_read(principal: Principal, conversation: Conversation, thread: Thread = 
         return principal.can(PEOPLE_EDIT)
     if content_type == "personConfidential":
         return principal.can(PEOPLE_CONFIDENTIAL)
-    if content_type == "privateMessage" or thread is not None:
+    if content_type == PRIVATE_MESSAGE or thread is not None:
         # Only the thread's two people, whatever else the caller may do.
         return thread is not None and bool(principal.person_id) and principal.person_id in thread
     if principal.can(CONTENT_EDIT):
@@ -66,33 +68,98 @@ def can_post(principal: Principal, conversation: Conversation, thread: Thread = 
         return False
     if not principal.authenticated:
         return is_anonymous_public(conversation)
-    if conversation.get("contentType") == "groupAnnouncement":
-        return str(conversation.get("contentId")) in principal.leader_group_ids
-    return True
+    return _may_post_to_feed(principal, conversation)
 
 
 def is_group_member(principal: Principal, group_id: str) -> bool:
     return group_id in principal.group_ids or group_id in principal.leader_group_ids
 
 
-def can_edit_message(principal: Principal, message: Mapping[str, Any]) -> bool:
-    if not principal.in_church(str(message.get("churchId") or "")):
+def can_edit_message(
+    principal: Principal,
+    message: Mapping[str, Any],
+    conversation: Conversation | None,
+    thread: Thread = None,
+) -> bool:
+    """The author or ``Content__Edit``, and only where the caller may read the
+    conversation: a private thread stays its two people's whatever else one holds."""
+    if not _may_touch(principal, message, conversation, thread):
         return False
-    is_author = bool(principal.person_id) and message.get("personId") == principal.person_id
-    return is_author or principal.can(CONTENT_EDIT)
+    return _is_author(principal, message) or principal.can(CONTENT_EDIT)
 
 
 def can_delete_message(
-    principal: Principal, message: Mapping[str, Any], conversation: Conversation | None
+    principal: Principal,
+    message: Mapping[str, Any],
+    conversation: Conversation | None,
+    thread: Thread = None,
 ) -> bool:
-    if can_edit_message(principal, message):
+    """As editing, plus a leader of the group of a group conversation."""
+    if can_edit_message(principal, message, conversation, thread):
         return True
-    if conversation is None or not principal.in_church(str(conversation.get("churchId"))):
+    if conversation is None or not _may_touch(principal, message, conversation, thread):
         return False
     groups = {conversation.get("groupId")}
     if conversation.get("contentType") in GROUP_TYPES:
         groups.add(conversation.get("contentId"))
     return any(g in principal.leader_group_ids for g in groups if g)
+
+
+def _may_touch(
+    principal: Principal,
+    message: Mapping[str, Any],
+    conversation: Conversation | None,
+    thread: Thread,
+) -> bool:
+    if conversation is None or not principal.in_church(str(message.get("churchId") or "")):
+        return False
+    return can_read(principal, conversation, thread)
+
+
+def _is_author(principal: Principal, message: Mapping[str, Any]) -> bool:
+    return bool(principal.person_id) and message.get("personId") == principal.person_id
+
+
+def can_create_conversation(
+    principal: Principal, conversation: Conversation, thread: Thread = None
+) -> bool:
+    """A new conversation of the caller's church; group feeds follow the posting rule
+    (PROTOCOL.md 5.3): a member of the group, a leader for announcements."""
+    return principal.in_church(str(conversation.get("churchId") or "")) and can_post(
+        principal, conversation, thread
+    )
+
+
+def can_update_conversation(
+    principal: Principal, stored: Conversation, thread: Thread = None
+) -> bool:
+    """Judged on the stored conversation (PROTOCOL.md 4, ``POST /conversations`` with id):
+    notes by their notes permission, a group's by its leaders, anything by
+    ``Content__Edit``; a private thread only by one of its people who also holds it."""
+    if not principal.in_church(str(stored.get("churchId") or "")):
+        return False
+    if not can_read(principal, stored, thread):
+        return False
+    content_type = stored.get("contentType")
+    if content_type in NOTES_TYPES:
+        return True  # reading notes already took the notes permission
+    if content_type in GROUP_TYPES and str(stored.get("contentId")) in principal.leader_group_ids:
+        return True
+    return principal.can(CONTENT_EDIT)
+
+
+def _may_post_to_feed(principal: Principal, conversation: Conversation) -> bool:
+    """Reading a group feed already took membership; announcements need a leader."""
+    if conversation.get("contentType") == "groupAnnouncement":
+        return str(conversation.get("contentId")) in principal.leader_group_ids
+    return True
+
+
+def can_see_people(principal: Principal, church_id: str) -> bool:
+    """Who may see the personIds of a room's connections: the church's hosts."""
+    return principal.in_church(church_id) and (
+        principal.can(CONTENT_EDIT) or principal.can(CHAT_HOST)
+    )
 
 
 def can_moderate(principal: Principal, church_id: str) -> bool:

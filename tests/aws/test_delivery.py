@@ -20,10 +20,12 @@ from tests.conftest import auth
 from tests.e2e.helpers import join, live_room, send, shows
 
 
-async def _room_sockets(http: httpx.AsyncClient, room: dict[str, Any]) -> list[str]:
+async def _room_viewers(http: httpx.AsyncClient, room: dict[str, Any]) -> list[str]:
+    """The names of the room's connection rows (listings keep socketIds secret; each
+    test gives every socket its own name)."""
     listed = await http.get(f"/connections/{room['churchId']}/{room['id']}")
     assert listed.status_code == 200, listed.text
-    return sorted(r["socketId"] for r in listed.json())
+    return sorted(r["displayName"] for r in listed.json())
 
 
 async def test_get_id_is_answered_with_the_connection_id(
@@ -77,7 +79,7 @@ async def test_a_gone_connection_loses_its_rows_and_attendance_is_corrected(
         await ann.next("message")
         corrected = await ann.next("attendance", shows("Ann"))
         assert corrected["data"]["totalViewers"] == 1
-        assert await _room_sockets(http, room) == [ann.socket_id]
+        assert await _room_viewers(http, room) == ["Ann"]
 
 
 async def test_slow_and_failing_connections_keep_their_rows(
@@ -98,7 +100,7 @@ async def test_slow_and_failing_connections_keep_their_rows(
     with caplog.at_level(logging.WARNING, logger="steeple.delivery.aws"):
         await send(http, room, "hello")
     await ann.next("message")
-    assert await _room_sockets(http, room) == sorted(s.socket_id for s in (ann, slow, failing))
+    assert await _room_viewers(http, room) == ["Ann", "Fay", "Sam"]
     logged = caplog.text
     assert slow.connection_id in logged and failing.connection_id in logged
     assert gateway.http.runtime.delivery.failed == 2
@@ -175,7 +177,7 @@ async def test_the_scheduled_sweep_removes_rows_of_gone_connections(
     await ann.next("attendance", shows("Ann", "Bob"))
     fake.disconnect(bob.connection_id)
     assert await gateway.websocket.invoke(scheduled_event()) == {"removed": 1}
-    assert await _room_sockets(http, room) == [ann.socket_id]
+    assert await _room_viewers(http, room) == ["Ann"]
     await ann.next("attendance", shows("Ann"))
 
 

@@ -50,7 +50,8 @@ async def test_attendance_follows_join_rename_leave_and_close(
     closed = await ann.next("attendance", shows("Ann"))
     assert closed["data"]["totalViewers"] == 1
     listed = await http.get(f"/connections/CH1/{room['id']}")
-    assert [r["socketId"] for r in listed.json()] == [ann.socket_id]
+    assert [r["displayName"] for r in listed.json()] == ["Ann"]
+    assert all("socketId" not in r for r in listed.json())  # a socketId is its socket's secret
 
 
 async def test_viewer_addresses_are_per_church_pseudonyms(

@@ -75,14 +75,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 
 def decode_token(token: str, secret: str) -> Principal:
-    """Verify an HS256 token; no token, a bad one or an expired one gives ANONYMOUS."""
+    """Verify an HS256 token; no token, a bad one, one without ``exp`` or an expired one
+    gives ANONYMOUS."""
     if not token or not secret:
         return ANONYMOUS
     try:
         with warnings.catch_warnings():
             # ChurchApps secrets may be shorter than PyJWT likes; settings warn once.
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})
+            # A token that never expires is anonymous (PROTOCOL.md 5.1).
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                options={"verify_aud": False, "require": ["exp"]},
+            )
     except jwt.PyJWTError:
         return ANONYMOUS
     if not isinstance(claims, dict):

@@ -165,8 +165,9 @@ class AwsDelivery(Delivery):
         _check_size(frame, f"connection {socket_id}")
         self._enqueue(socket_id, frame.payload)
 
-    async def join(self, room: Room, socket_id: str) -> None:
-        """Nothing to do: the connection row, committed before this call, is the membership."""
+    async def join(self, room: Room, socket_id: str) -> bool:
+        """The connection row is the membership; only say whether the connection is live."""
+        return bool(await self._api.exists(socket_id))
 
     async def leave(self, room: Room, socket_id: str) -> None:
         """Nothing to do: the row was deleted before this call."""

@@ -41,8 +41,13 @@ class Delivery(ABC):
         """Send ``frame`` to every socket of ``room``."""
 
     @abstractmethod
-    async def join(self, room: Room, socket_id: str) -> None:
-        """Make ``socket_id`` a recipient of the room's frames."""
+    async def join(self, room: Room, socket_id: str) -> bool:
+        """Make ``socket_id`` a recipient of the room's frames.
+
+        False when no open socket with that id is known anywhere in the deployment:
+        socketIds are capabilities, and a join for a socket that is not open must not
+        count a phantom viewer (PROTOCOL.md 4, connections).
+        """
 
     @abstractmethod
     async def leave(self, room: Room, socket_id: str) -> None:

@@ -17,8 +17,8 @@ class LocalDelivery(Delivery):
     async def publish(self, room: Room, frame: Outbound) -> None:
         self._hub.publish(room, frame)
 
-    async def join(self, room: Room, socket_id: str) -> None:
-        self._hub.join(room, socket_id)
+    async def join(self, room: Room, socket_id: str) -> bool:
+        return self._hub.join(room, socket_id)
 
     async def leave(self, room: Room, socket_id: str) -> None:
         self._hub.leave(room, socket_id)

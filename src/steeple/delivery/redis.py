@@ -155,11 +155,11 @@ class RedisDelivery(Delivery):
 
     # --- membership ----------------------------------------------------------------------
 
-    async def join(self, room: Room, socket_id: str) -> None:
+    async def join(self, room: Room, socket_id: str) -> bool:
         if self._hub.get(socket_id) is not None:
             await self._join_here(room, socket_id)
-        else:
-            await self._ask_holder("join", room, socket_id)
+            return True
+        return await self._ask_holder("join", room, socket_id)
 
     async def leave(self, room: Room, socket_id: str) -> None:
         if self._hub.get(socket_id) is not None:
@@ -171,19 +171,27 @@ class RedisDelivery(Delivery):
         self._hub.join(room, socket_id)
         await self._link.settled(REPLY_TIMEOUT)
 
-    async def _ask_holder(self, op: str, room: Room, socket_id: str) -> None:
-        """Have the node holding ``socket_id`` apply the change; no-op if nobody holds it."""
+    async def _ask_holder(self, op: str, room: Room, socket_id: str) -> bool:
+        """Have the node holding ``socket_id`` apply the change; False if nobody holds it.
+
+        While Redis is down no other node can be asked: the socket counts as not open
+        here, so a join fails rather than storing a viewer nobody can vouch for.
+        """
         request = {"op": op, "room": list(room), "socket": socket_id}
         asked = set(self._peers)
         replies = await self._control.ask(request, asked, _holds)
-        if any(_holds(reply) for reply in replies.values()) or not self._link.up:
-            return
+        if any(_holds(reply) for reply in replies.values()):
+            return True
+        if not self._link.up:
+            return False
         try:  # a node that started since the last heartbeat may hold it
             self._peers = (await self._registry.nodes())[0]
         except REDIS_ERRORS:
-            return
-        if self._peers - asked:
-            await self._control.ask(request, self._peers - asked, _holds)
+            return False
+        if not self._peers - asked:
+            return False
+        replies = await self._control.ask(request, self._peers - asked, _holds)
+        return any(_holds(reply) for reply in replies.values())
 
     async def _answer(self, request: Message) -> Message:
         """Another node's question about the sockets held here."""

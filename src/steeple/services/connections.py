@@ -7,7 +7,7 @@ from typing import Any
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
-from steeple.errors import RequestError, Unauthorized
+from steeple.errors import BadRequest, RequestError, Unauthorized
 from steeple.hub import Socket
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
@@ -17,6 +17,8 @@ from steeple.types import ALERTS_ROOM, Room, new_id, person_alerts_room
 log = logging.getLogger(__name__)
 
 LEGACY_ANONYMOUS = "Anonymous "
+_PRIVATE = ("socketId", "personId")
+"""Connection fields a room listing hides from callers who are not the church's hosts."""
 
 
 class ConnectionService:
@@ -35,15 +37,36 @@ class ConnectionService:
         rows = [self._parse(principal, entry, address) for entry in entries]
         for row in rows:  # authorize every entry before writing any
             await self._conversations.require_room_reader(principal, _room(row))
+        await self._require_open_sockets(rows)
         for row in rows:
             row["displayName"] = await self._display_name(_room(row), row["displayName"])
         await self._store.new_connections.add(rows)
-        for row in rows:
-            room = _delivery_room(_room(row), row["personId"])
-            await self._ctx.delivery.join(room, row["socketId"])
+        await self._forget_closed_meanwhile(rows)
         for room in dict.fromkeys(_room(r) for r in rows):
             self._ctx.attendance.touch(room, joined=True)  # ignores the alerts room
         return rows
+
+    async def _require_open_sockets(self, rows: list[Row]) -> None:
+        """Index each socket into its room first: delivery says whether the socket is
+        open anywhere, and a join naming any other socketId writes nothing."""
+        for row in rows:
+            room = _delivery_room(_room(row), row["personId"])
+            if not await self._ctx.delivery.join(room, row["socketId"]):
+                raise BadRequest(f"socketId {row['socketId']} is not an open socket")
+
+    async def _forget_closed_meanwhile(self, rows: list[Row]) -> None:
+        """A socket that closed while its join was being written leaves no row: its
+        close removed the rows that existed then; this takes back the whole batch."""
+        socket_ids = {row["socketId"] for row in rows}
+        if socket_ids <= await self._ctx.delivery.live_socket_ids(socket_ids):
+            return
+        for row in rows:
+            await self._store.connections.remove(_room(row), row["socketId"])
+            await self._ctx.delivery.leave(
+                _delivery_room(_room(row), row["personId"]), row["socketId"]
+            )
+            self._ctx.attendance.touch(_room(row))
+        raise BadRequest("a socket of this join closed while it was joining")
 
     def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
         church_id = validation.identifier(entry, "churchId")
@@ -51,7 +74,7 @@ class ConnectionService:
         socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "displayName", required=False, max_length=validation.MAX_NAME)
         validation.identifier(entry, "personId", required=False)
-        person_id = principal.person_id or None if principal.authenticated else None
+        person_id = principal.person_id or None if principal.in_church(church_id) else None
         if access.is_alerts(conversation_id):
             if not access.can_use_alerts(principal):
                 raise Unauthorized()
@@ -110,10 +133,14 @@ class ConnectionService:
         return True
 
     async def in_room(self, principal: Principal, room: Room) -> list[Row]:
+        """The room's connections, without socketIds (each is its socket's secret) and
+        without personIds unless the caller hosts in that church."""
         if room[1] == ALERTS_ROOM:
             raise Unauthorized()
         await self._conversations.require_room_reader(principal, room)
-        return await self._store.connections.in_room(room)
+        rows = await self._store.connections.in_room(room)
+        hidden = ("socketId",) if access.can_see_people(principal, room[0]) else _PRIVATE
+        return [{k: v for k, v in row.items() if k not in hidden} for row in rows]
 
     # --- socket events -------------------------------------------------------------------
 

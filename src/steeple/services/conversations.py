@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from steeple import access, validation
+from steeple.access import Thread
 from steeple.auth.principal import Principal
 from steeple.cache import TtlCache
 from steeple.errors import BadRequest, NotFound, Unauthorized
@@ -47,12 +48,19 @@ class ConversationService:
         return row
 
     async def thread(self, conversation: Row) -> tuple[str, str] | None:
-        if conversation.get("contentType") != "privateMessage":
+        if conversation.get("contentType") != access.PRIVATE_MESSAGE:
             return None
         row = await self._store.private_messages.for_conversation(conversation["id"])
         if row is None:
             return ("", "")
         return (row["fromPersonId"], row["toPersonId"])
+
+    async def with_thread(self, conversation_id: str) -> tuple[Row | None, Thread]:
+        """A conversation (None if gone) and the thread that owns it, for access checks."""
+        conversation = await self.find(conversation_id)
+        if conversation is None:
+            return None, None
+        return conversation, await self.thread(conversation)
 
     async def readable(
         self, principal: Principal, church_id: str, conversation_id: str, *, fresh: bool = False
@@ -96,10 +104,27 @@ class ConversationService:
         if len(content_id) > ID_LENGTH:
             content_id = self._ctx.cipher.decrypt(content_id)
         validation.path_id(content_id, "contentId")
+        if content_type == access.PRIVATE_MESSAGE:
+            return await self._current_thread(principal, church_id, content_id)
         probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
-        if content_type != "privateMessage" and not access.can_read(principal, probe):
+        if not access.can_read(principal, probe):
             raise Unauthorized()
-        return await self._get_or_create(church_id, content_type, content_id, public=False)
+        row = await self._get_or_create(church_id, content_type, content_id, public=False)
+        if not access.can_read(principal, row, await self.thread(row)):
+            raise Unauthorized()
+        return row
+
+    async def _current_thread(self, principal: Principal, church_id: str, content_id: str) -> Row:
+        """A private thread's conversation, to one of its two people only. Never created
+        here: a thread is opened with ``POST /conversations`` + ``POST /privateMessages``,
+        and a lazily created one would belong to whoever asked first."""
+        since = self._ctx.clock.now() - CURRENT_WINDOW
+        found = await self._store.conversations.newest_for_content(
+            church_id, access.PRIVATE_MESSAGE, content_id, since
+        )
+        if found is None or not access.can_read(principal, found, await self.thread(found)):
+            raise Unauthorized()
+        return found
 
     async def _get_or_create(
         self, church_id: str, content_type: str, content_id: str, public: bool
@@ -190,8 +215,23 @@ class ConversationService:
 
     # --- changes ---------------------------------------------------------------------------
 
+    async def save_all(self, principal: Principal, entries: list[dict[str, Any]]) -> list[Row]:
+        """``POST /conversations``: every entry is authorised before any is written, so a
+        batch with one denied entry changes nothing."""
+        if not principal.authenticated:
+            raise Unauthorized()
+        planned = [await self._plan(principal, entry) for entry in entries]
+        return [await self._apply(row, is_new) for row, is_new in planned]
+
     async def create(self, principal: Principal, entry: dict[str, Any]) -> Row:
-        """Create (or, with a known ``id``, update) one conversation of the caller's church."""
+        """One new conversation of the caller's church (``POST /conversations/start``)."""
+        row, is_new = await self._plan(principal, {**entry, "id": ""})
+        return await self._apply(row, is_new)
+
+    async def _plan(self, principal: Principal, entry: dict[str, Any]) -> tuple[Row, bool]:
+        """The row to write and whether it is new; raises if the caller may not."""
+        if entry["id"]:
+            return await self._planned_update(principal, entry), False
         row = self._new_row(
             principal.church_id,
             entry["contentType"],
@@ -201,19 +241,32 @@ class ConversationService:
             allow_anonymous=entry["allowAnonymousPosts"],
             group_id=entry["groupId"] or None,
         )
-        existing = await self._store.conversations.get(entry["id"]) if entry["id"] else None
-        thread = await self.thread(existing) if existing else _creator_thread(principal, row)
-        if not access.can_read(principal, row, thread):
+        if not access.can_create_conversation(principal, row, _creator_thread(principal, row)):
             raise Unauthorized()
-        if existing is not None:
-            if existing["churchId"] != principal.church_id:
-                raise Unauthorized()
-            row = {**existing, **{k: row[k] for k in row if k not in _KEPT_ON_UPDATE}}
+        return row, True
+
+    async def _planned_update(self, principal: Principal, entry: dict[str, Any]) -> Row:
+        """An update is judged on the stored conversation, never on what the caller sends:
+        its church, type and content stay; a private thread keeps its visibility."""
+        stored = await self._store.conversations.get(entry["id"])
+        if stored is None or stored["churchId"] != principal.church_id:
+            raise Unauthorized()
+        if not access.can_update_conversation(principal, stored, await self.thread(stored)):
+            raise Unauthorized()
+        changeable: tuple[str, ...] = _UPDATABLE
+        if stored["contentType"] == access.PRIVATE_MESSAGE:
+            changeable = ("title",)
+        changes = {key: entry[key] for key in changeable if key in entry["present"]}
+        if "groupId" in changes:
+            changes["groupId"] = changes["groupId"] or None
+        return {**stored, **changes}
+
+    async def _apply(self, row: Row, is_new: bool) -> Row:
+        if not is_new:
             await self._store.conversations.save(row)
             self._cache.discard(row["id"])
+            self._current.discard_where(lambda cached: cached["id"] == row["id"])
             return row
-        if entry["id"]:
-            row["id"] = entry["id"]
         await self._store.conversations.insert(row)
         await self._announce(row, "created")
         return row
@@ -235,7 +288,8 @@ def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
     return None
 
 
-_KEPT_ON_UPDATE = ("id", "dateCreated", "firstPostId", "lastPostId", "postCount")
+_UPDATABLE = ("title", "groupId", "visibility", "allowAnonymousPosts")
+"""What an update may change; id, church, type, content, date and stats always stay."""
 
 
 def parse_new_conversation(entry: dict[str, Any]) -> dict[str, Any]:
@@ -250,4 +304,5 @@ def parse_new_conversation(entry: dict[str, Any]) -> dict[str, Any]:
             entry, "visibility", required=False, max_length=45, default="public"
         ),
         "allowAnonymousPosts": validation.flag(entry, "allowAnonymousPosts", False),
+        "present": frozenset(entry),
     }

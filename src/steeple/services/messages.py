@@ -120,16 +120,11 @@ class MessageService:
         message = await self._store.messages.get(message_id, principal.church_id)
         if message is None:
             raise NotFound("message not found")
-        if not access.can_edit_message(principal, message):
+        conversation, thread = await self._conversations.with_thread(message["conversationId"])
+        if not access.can_edit_message(principal, message, conversation, thread):
             raise Unauthorized()
-        name = validation.text(
-            entry,
-            "displayName",
-            required=False,
-            max_length=validation.MAX_NAME,
-            default=message["displayName"],
-        )
-        return {**message, "content": content, "displayName": name[:45]}
+        # The author's id and name stay whoever edits (PROTOCOL.md 4, POST /messages).
+        return {**message, "content": content}
 
     async def _apply_edit(self, message: Row) -> Row:
         message["timeUpdated"] = self._ctx.clock.now()
@@ -172,8 +167,8 @@ class MessageService:
         message = await self._store.messages.get(message_id)
         if message is None:
             raise NotFound("message not found")
-        conversation = await self._conversations.find(message["conversationId"])
-        if not access.can_delete_message(principal, message, conversation):
+        conversation, thread = await self._conversations.with_thread(message["conversationId"])
+        if not access.can_delete_message(principal, message, conversation, thread):
             raise Unauthorized()
         await self._store.messages.delete(message)
         room = (message["churchId"], message["conversationId"])

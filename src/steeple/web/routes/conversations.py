@@ -86,10 +86,8 @@ def register(
 
     @router.route("POST", BASE)
     async def create(call: Call) -> Any:
-        if not call.principal.authenticated:
-            raise Unauthorized()
         entries = [parse_new_conversation(e) for e in validation.array_of_objects(call.json())]
-        return [await conversations.create(call.principal, e) for e in entries]
+        return await conversations.save_all(call.principal, entries)
 
     @router.route("POST", BASE + "/start")
     async def start(call: Call) -> Any:
