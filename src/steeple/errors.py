@@ -9,7 +9,8 @@
         ├── Unauthorized       401: denied by the access rules
         ├── Forbidden          403: e.g. a blocked IP posting
         ├── NotFound           404
-        └── PayloadTooLarge    413
+        ├── PayloadTooLarge    413
+        └── TooManyRequests    429: a limit (e.g. slow mode); ``retry_after`` seconds
 """
 
 from __future__ import annotations
@@ -49,3 +50,14 @@ class NotFound(RequestError):
 
 class PayloadTooLarge(RequestError):
     status = 413
+
+
+class TooManyRequests(RequestError):
+    """Over a limit: nothing was done; try again in ``retry_after`` whole seconds."""
+
+    status = 429
+
+    def __init__(self, problem: str, *, limit: str, retry_after: int) -> None:
+        super().__init__(problem)
+        self.limit = limit
+        self.retry_after = max(1, retry_after)

@@ -34,8 +34,10 @@ from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
 from steeple.services.notifications import NotificationService
+from steeple.services.post_ledger import ledger_for
 from steeple.services.private_messages import PrivateMessageService
 from steeple.services.reactions import ReactionService
+from steeple.services.room_settings import RoomSettingsService
 from steeple.settings import Settings
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
@@ -52,6 +54,7 @@ from steeple.web.routes import (
     pages,
     private_messages,
     reactions,
+    room_settings,
     system,
 )
 from steeple.web.socket_edge import SocketEdge, SocketLifecycle
@@ -101,7 +104,9 @@ class Services:
         self.reactions = ReactionService(ctx, self.conversations)
         self.moderation = ModerationService(ctx)
         self.host_chat = HostChatService(ctx)
-        self.messages.guards.append(self.moderation.guard)
+        self.room_settings = RoomSettingsService(ctx, self.conversations, ledger_for(ctx.settings))
+        # Slow mode records the post it lets through, so it goes after guards that refuse.
+        self.messages.guards += [self.moderation.guard, self.room_settings.guard]
         self.messages.listeners += [
             self.private_messages.after_message,
             self.notifications.after_message,
@@ -111,7 +116,9 @@ class Services:
 class Node:
     """Storage, delivery, hub, services and both edges of one server process."""
 
-    def __init__(self, settings: Settings, delivery: Delivery | None = None) -> None:
+    def __init__(
+        self, settings: Settings, delivery: Delivery | None = None, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.hub = Hub()
         self.store = Store.open(settings.database_url)
@@ -130,7 +137,7 @@ class Node:
                 settle=self.delivery.spans_nodes,
                 blocked=self.store.blocked_ips.for_room,
             ),
-            clock=Clock(),
+            clock=clock or Clock(),
             pseudonyms=Pseudonymizer(settings.pseudonym_secret),
             cipher=HostChatCipher(settings.encryption_key),
         )
@@ -176,7 +183,8 @@ class Node:
         s = self.services
         connections.register(self.router, s.connections)
         messages.register(self.router, s.messages)
-        conversations.register(self.router, s.conversations, s.views, s.messages)
+        conversations.register(self.router, s.conversations, s.views, s.messages, s.room_settings)
+        room_settings.register(self.router, s.room_settings)
         system.register(self.router, self.health, self.registry)
         pages.register(self.router, lambda: self.socket_port, self.settings.self_hosted)
         private_messages.register(self.router, s.private_messages)
@@ -289,6 +297,7 @@ class Node:
                 await self._http_task
             await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
         await self.ctx.drain()
+        await self.services.room_settings.close()
         await self.delivery.stop()
         await self.store.close()
 

@@ -2,9 +2,10 @@
 
 The pieces mirror ChurchApps' client primitives, as objects the caller owns:
 :class:`Socket` (one self-healing WebSocket), :class:`Subscriptions` (reference-counted
-rooms), :class:`ConversationStore`, :class:`PresenceStore`, :class:`Notifications`
-and :class:`RestClient`. :class:`Client` wires them together. This package talks to
-a server only over HTTP and WebSockets; it imports nothing of the server.
+rooms), :class:`ConversationStore`, :class:`PresenceStore`, :class:`Notifications`,
+:class:`RoomSettingsStore` (slow mode) and :class:`RestClient`. :class:`Client` wires
+them together. This package talks to a server only over HTTP and WebSockets; it
+imports nothing of the server.
 """
 
 from steeple.client.backoff import Backoff
@@ -22,6 +23,7 @@ from steeple.client.errors import (
     ServerError,
     SocketError,
     SocketIdTimeout,
+    TooManyRequestsError,
     TransportError,
     UnauthorizedError,
 )
@@ -31,11 +33,13 @@ from steeple.client.models import (
     Counts,
     Frame,
     Message,
+    RoomSettings,
     Viewer,
 )
 from steeple.client.notifications import Notifications
 from steeple.client.presence import PresenceStore
 from steeple.client.rest import RestClient
+from steeple.client.room_settings import RoomSettingsStore
 from steeple.client.socket import DISCONNECT, RECONNECT, Socket
 from steeple.client.subscriptions import Subscriptions
 
@@ -61,11 +65,14 @@ __all__ = [
     "PresenceStore",
     "ProtocolError",
     "RestClient",
+    "RoomSettings",
+    "RoomSettingsStore",
     "ServerError",
     "Socket",
     "SocketError",
     "SocketIdTimeout",
     "Subscriptions",
+    "TooManyRequestsError",
     "TransportError",
     "UnauthorizedError",
     "Viewer",

@@ -21,6 +21,7 @@ from steeple.client.conversations import ConversationStore
 from steeple.client.notifications import Notifications
 from steeple.client.presence import PresenceStore
 from steeple.client.rest import RestClient
+from steeple.client.room_settings import RoomSettingsStore
 from steeple.client.socket import Socket
 from steeple.client.subscriptions import Subscriptions
 
@@ -58,6 +59,7 @@ class Client:
         )
         self.conversations = ConversationStore(self.socket, self.subscriptions, self.rest)
         self.presence = PresenceStore(self.socket)
+        self.room_settings = RoomSettingsStore(self.socket, self.subscriptions, self.rest)
         self.notifications = Notifications(self.socket, self.subscriptions, self.rest)
 
     async def connect(self) -> str:
@@ -68,6 +70,7 @@ class Client:
         await self.notifications.stop()
         await self.conversations.aclose()
         self.presence.aclose()
+        await self.room_settings.aclose()
         await self.subscriptions.close()
         await self.socket.close()
         await self.rest.aclose()

@@ -12,6 +12,7 @@
     │   ├── ForbiddenError      403: e.g. a blocked address posting
     │   ├── NotFoundError       404
     │   ├── PayloadTooLargeError 413
+    │   ├── TooManyRequestsError 429: over a limit (slow mode, rate limits); ``retry_after``
     │   └── ServerError         5xx
     └── SocketError             the WebSocket side
         └── SocketIdTimeout     no socketId within the handshake wait
@@ -77,6 +78,27 @@ class PayloadTooLargeError(ApiError):
     """413."""
 
 
+class TooManyRequestsError(ApiError):
+    """429: over a limit; nothing was done. Try again in ``retry_after`` seconds."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, body, method, path)
+        self.limit = str(body.get("limit") or "") if isinstance(body, dict) else ""
+        self.retry_after = retry_after if retry_after is not None else _body_wait(body)
+
+
+def _body_wait(body: Any) -> float | None:
+    wait = body.get("retryAfter") if isinstance(body, dict) else None
+    return float(wait) if isinstance(wait, int | float) and not isinstance(wait, bool) else None
+
+
 class ServerError(ApiError):
     """5xx."""
 
@@ -98,7 +120,20 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(status: int, body: Any, method: str, path: str) -> ApiError:
-    """The most specific :class:`ApiError` for an HTTP status."""
+def api_error(
+    status: int, body: Any, method: str, path: str, retry_after: str | None = None
+) -> ApiError:
+    """The most specific :class:`ApiError` for an HTTP status (``retry_after``: the
+    ``Retry-After`` header, if any)."""
+    if status == 429:
+        return TooManyRequestsError(status, body, method, path, _seconds(retry_after))
     kind = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
     return kind(status, body, method, path)
+
+
+def _seconds(header: str | None) -> float | None:
+    """``Retry-After`` in seconds; the HTTP-date form is not used by Steeple."""
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None

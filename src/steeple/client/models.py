@@ -117,6 +117,24 @@ class AttendanceSnapshot:
 
 
 @dataclass(frozen=True)
+class RoomSettings:
+    """What a host set for a room: ``slow_mode_seconds`` between one viewer's posts (0: off)."""
+
+    conversation_id: str
+    slow_mode_seconds: int = 0
+
+    @classmethod
+    def from_json(cls, value: Any, conversation_id: str = "") -> RoomSettings:
+        """From a settings answer, a ``roomSettings`` frame's data or a conversation
+        (``slowModeSeconds``; absent, as from an older server, means off)."""
+        data = value if isinstance(value, Mapping) else {}
+        return cls(
+            _text(data.get("conversationId")) or conversation_id,
+            _count(data.get("slowModeSeconds")),
+        )
+
+
+@dataclass(frozen=True)
 class Counts:
     """Unread counts of a signed-in person."""
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from steeple.client.errors import ConnectFailed, ProtocolError, TransportError, api_error
-from steeple.client.models import Counts, Message
+from steeple.client.models import Counts, Message, RoomSettings
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,18 @@ class RestClient:
     async def conversation(self, church_id: str, conversation_id: str) -> dict[str, Any]:
         return dict(await self.request("GET", _path("conversations", church_id, conversation_id)))
 
+    async def room_settings(self, church_id: str, conversation_id: str) -> RoomSettings:
+        path = _path("conversations", church_id, conversation_id, "settings")
+        return RoomSettings.from_json(await self.request("GET", path), conversation_id)
+
+    async def set_slow_mode(
+        self, church_id: str, conversation_id: str, seconds: int
+    ) -> RoomSettings:
+        """A host's change (0 = off); the room gets a ``roomSettings`` frame."""
+        path = _path("conversations", church_id, conversation_id, "settings")
+        body = {"slowModeSeconds": seconds}
+        return RoomSettings.from_json(await self.request("POST", path, body), conversation_id)
+
     async def catchup(
         self, church_id: str, conversation_id: str, after: str | None = None
     ) -> list[Message]:
@@ -158,4 +170,4 @@ def _decode(response: httpx.Response, method: str, path: str) -> Json:
         body = response.text
     if response.is_success:
         return body
-    raise api_error(response.status_code, body, method, path)
+    raise api_error(response.status_code, body, method, path, response.headers.get("retry-after"))

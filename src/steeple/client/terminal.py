@@ -1,8 +1,9 @@
 """``steeple chat``: a terminal chat built only on the client primitives.
 
 It joins one room, prints its history and each new message once (by id, from the
-conversation store's snapshots), shows the viewer count, and sends every line the
-user types. Lines typed while the server is unreachable wait in an outbox and go out,
+conversation store's snapshots), shows the viewer count and the room's slow mode,
+and sends every line the user types (a line refused for slow mode says how long to
+wait). Lines typed while the server is unreachable wait in an outbox and go out,
 in order, once it is back; a line is re-sent only if its request never left
 (:class:`ConnectFailed`), so nothing is lost and nothing is said twice.
 """
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -22,8 +24,20 @@ from typing import TextIO
 
 from steeple.client.backoff import Backoff
 from steeple.client.client import Client
-from steeple.client.errors import ApiError, ClientError, ConnectFailed, TransportError
-from steeple.client.models import AttendanceSnapshot, ConversationSnapshot, Frame, Message
+from steeple.client.errors import (
+    ApiError,
+    ClientError,
+    ConnectFailed,
+    TooManyRequestsError,
+    TransportError,
+)
+from steeple.client.models import (
+    AttendanceSnapshot,
+    ConversationSnapshot,
+    Frame,
+    Message,
+    RoomSettings,
+)
 from steeple.client.socket import DISCONNECT, RECONNECT
 
 log = logging.getLogger(__name__)
@@ -91,6 +105,10 @@ class Transcript:
             self._viewers = snapshot.total_viewers
             self.status(f"{snapshot.total_viewers} watching")
 
+    def slow_mode(self, settings: RoomSettings) -> None:
+        seconds = settings.slow_mode_seconds
+        self.status(f"slow mode: one message every {seconds} s" if seconds else "slow mode off")
+
     def viewers(self, snapshot: AttendanceSnapshot | None) -> None:
         names = [printable(v.display_name) for v in snapshot.viewers] if snapshot else []
         self.status("here: " + (", ".join(names) or "nobody"))
@@ -146,6 +164,9 @@ class Outbox:
             try:
                 await self._client.rest.send_message(*self._room, line, self._name)
                 return
+            except TooManyRequestsError as exc:
+                self._transcript.status(f"not sent: {too_soon(exc)}")
+                return
             except ApiError as exc:
                 self._transcript.status(f"not sent: {exc.problem or exc}")
                 return
@@ -164,6 +185,14 @@ class Outbox:
         await asyncio.sleep(self._backoff.delay(attempt))
         with contextlib.suppress(ClientError):
             await self._client.socket.get_id(timeout=30.0)
+
+
+def too_soon(exc: TooManyRequestsError) -> str:
+    """What to tell the user about a 429: which limit, and how long to wait."""
+    what = "slow mode is on" if exc.limit == "slowMode" else "too many messages"
+    if exc.retry_after is None:
+        return f"{what}; wait a little before sending again"
+    return f"{what}; wait {math.ceil(exc.retry_after)} s before sending again"
 
 
 def read_lines(
@@ -204,6 +233,9 @@ async def run_chat(options: ChatOptions, stdin: Iterable[str], out: TextIO) -> i
         await client.connect()
         title = printable(str(conversation.get("title") or conversation_id))
         transcript.status(f"joined {title} ({conversation_id}); type {QUIT} to leave")
+        if client.room_settings.note(conversation).slow_mode_seconds:
+            transcript.slow_mode(client.room_settings.snapshot(conversation_id))
+        client.room_settings.subscribe(conversation_id, transcript.slow_mode)
         return await _converse(client, options, conversation_id, stdin, transcript)
     finally:
         await client.aclose()

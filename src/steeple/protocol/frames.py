@@ -21,6 +21,7 @@ class Action(StrEnum):
     ATTENDANCE = "attendance"
     BLOCKED_IP = "blockedIp"
     CALLOUT = "callout"
+    ROOM_SETTINGS = "roomSettings"
     NOTIFICATION = "notification"
     PRIVATE_MESSAGE = "privateMessage"
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import conversations as t
-from steeple.storage.schema import message_reactions, messages
+from steeple.storage.schema import message_reactions, messages, room_settings
 
 
 class ConversationRepository:
@@ -106,5 +106,8 @@ class ConversationRepository:
                 delete(message_reactions).where(
                     message_reactions.c.conversationId == conversation_id
                 )
+            )
+            await db.execute(
+                delete(room_settings).where(room_settings.c.conversationId == conversation_id)
             )
         return True

@@ -14,6 +14,7 @@ from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
 from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
+from steeple.storage.room_settings import RoomSettingsRepository
 
 
 class Store:
@@ -28,6 +29,7 @@ class Store:
         self.private_messages = PrivateMessageRepository(engine)
         self.reactions = ReactionRepository(engine)
         self.notifications = NotificationRepository(engine)
+        self.room_settings = RoomSettingsRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

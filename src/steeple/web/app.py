@@ -2,7 +2,8 @@
 
 Errors map to statuses here and nowhere else: a RequestError becomes its status with
 ``{"error": problem}``; a denial is 401 ``Unauthorized`` with ``{}`` (``[]`` on list
-routes), which is how ChurchApps clients recognise it.
+routes), which is how ChurchApps clients recognise it; a limit is 429 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from steeple.auth.principal import bearer_token, decode_token
-from steeple.errors import PayloadTooLarge, RequestError, Unauthorized
+from steeple.errors import PayloadTooLarge, RequestError, TooManyRequests, Unauthorized
 from steeple.protocol.frames import dumps
 from steeple.web.call import Call, ClientAddress, check_body_size
 from steeple.web.router import Router
@@ -37,6 +38,14 @@ class Raw:
 
 def json_response(value: Any, status: int = 200) -> Response:
     return Response(dumps(value), status_code=status, media_type="application/json")
+
+
+def too_many(exc: TooManyRequests) -> Response:
+    """429 with the limit named in the body and the wait in ``Retry-After`` (seconds)."""
+    body = {"error": exc.problem, "limit": exc.limit, "retryAfter": exc.retry_after}
+    response = json_response(body, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class WebApp:
@@ -81,6 +90,8 @@ class WebApp:
             return json_response(result)  # inside the try: an encoding bug still answers JSON
         except Unauthorized:
             return json_response([] if route.returns_list else {}, 401)
+        except TooManyRequests as exc:
+            return too_many(exc)
         except RequestError as exc:
             return json_response({"error": exc.problem or type(exc).__name__}, exc.status)
         except Exception:

@@ -9,6 +9,7 @@ from steeple.errors import BadRequest, Unauthorized
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.messages import MessageService
+from steeple.services.room_settings import RoomSettingsService
 from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
@@ -21,15 +22,17 @@ def register(
     conversations: ConversationService,
     views: ConversationViews,
     messages: MessageService,
+    settings: RoomSettingsService,
 ) -> None:
     @router.route("GET", BASE + "/current/:churchId/:contentType/:contentId")
     async def current(call: Call) -> Any:
-        return await conversations.current(
+        found = await conversations.current(
             call.principal,
             call.path_id("churchId"),
             call.path_id("contentType"),
             call.params["contentId"],
         )
+        return await settings.reported(found)
 
     @router.route("POST", BASE + "/ensure")
     async def ensure(call: Call) -> Any:
@@ -40,9 +43,10 @@ def register(
         if content_type != "streamingLive":
             raise BadRequest("'contentType' must be streamingLive")
         content_id = validation.identifier(entry, "contentId", max_length=11)
-        return await conversations.current(
+        found = await conversations.current(
             call.principal, call.principal.church_id, content_type, content_id
         )
+        return await settings.reported(found)
 
     @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
     async def pages(call: Call) -> Any:
@@ -71,9 +75,10 @@ def register(
 
     @router.route("GET", BASE + "/:churchId/:id")
     async def one(call: Call) -> Any:
-        return await conversations.readable(
+        found = await conversations.readable(
             call.principal, call.path_id("churchId"), call.path_id("id"), fresh=True
         )
+        return await settings.reported(found)
 
     @router.route("GET", BASE + "/:churchId/:contentType/:contentId", returns_list=True)
     async def for_content(call: Call) -> Any:

@@ -2,9 +2,10 @@
 
 export class ApiError extends Error {
   /** status 0 means the server could not be reached at all. */
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = 0) {
     super(problem);
     this.status = status;
+    this.retryAfter = retryAfter; // seconds, on a 429
   }
 
   get missing() { return this.status === 404; }
@@ -32,7 +33,8 @@ export class Api {
     const data = await response.json().catch(() => null);
     if (!response.ok) {
       const problem = (data && data.error) || response.statusText || `HTTP ${response.status}`;
-      throw new ApiError(response.status, problem);
+      const wait = Number(response.headers.get("Retry-After") || (data && data.retryAfter));
+      throw new ApiError(response.status, problem, Number.isFinite(wait) ? wait : 0);
     }
     return data;
   }
@@ -59,6 +61,20 @@ export class Api {
   send(entries) { return this.post("/messaging/messages/send", entries); }
   deleteMessage(id) { return this.delete(`/messaging/messages/${encodeURIComponent(id)}`); }
   toggleBlock(entries) { return this.post("/messaging/blockedIps", entries); }
+
+  roomSettingsPath(churchId, conversationId) {
+    return `/messaging/conversations/${encodeURIComponent(churchId)}/` +
+      `${encodeURIComponent(conversationId)}/settings`;
+  }
+
+  roomSettings(churchId, conversationId) {
+    return this.get(this.roomSettingsPath(churchId, conversationId));
+  }
+
+  setSlowMode(churchId, conversationId, seconds) {
+    return this.post(this.roomSettingsPath(churchId, conversationId),
+      { slowModeSeconds: seconds });
+  }
 
   hostRoom(serviceId) {
     return this.get(`/content/streamingServices/${encodeURIComponent(serviceId)}/hostChat`);

@@ -4,6 +4,7 @@
 import { Api, ApiError } from "./api.js";
 import { HostSession } from "./host.js";
 import { ChatRoom } from "./room.js";
+import { SlowModeView } from "./slowmode.js";
 import { LiveSocket, backoffDelay, socketUrl } from "./socket.js";
 import { MessageList, Toast, ViewerPanel } from "./view.js";
 
@@ -46,6 +47,11 @@ class ChatPage {
     this.viewers = new ViewerPanel($("viewer-list"), $("viewer-more"), {
       onBlock: (viewer, room) => this.toggleBlock(viewer, room),
     });
+    this.slowMode = new SlowModeView({
+      notice: $("slow-mode"), button: $("send"), countdown: $("send-countdown"),
+      control: $("slow-mode-control"), select: $("slow-mode-select"),
+      onChoose: (seconds) => this.chooseSlowMode(seconds),
+    });
   }
 
   // --- start-up -------------------------------------------------------------------------
@@ -71,6 +77,7 @@ class ChatPage {
       return;
     }
     this.addRoom("public", conversation);
+    this.renderSlowMode();
     this.connect(socketUrl(config, location));
     if (this.host.signedIn) this.openHostRoom();
   }
@@ -97,6 +104,7 @@ class ChatPage {
     });
     socket.on("attendance", (data, frame) => this.roomOf(frame)?.setAttendance(data));
     socket.on("blockedIp", (data, frame) => this.roomOf(frame)?.setBlocked(data));
+    socket.on("roomSettings", (data, frame) => this.roomOf(frame)?.setSettings(data));
     socket.onSocketId((id) => this.attachAll(id));
     socket.onState((state) => {
       if (state === "waiting") this.setStatus("reconnecting");
@@ -135,6 +143,7 @@ class ChatPage {
     }
     if ((event.type === "attendance" || event.type === "blocked") && shown) this.renderViewers();
     if (event.type === "blocked" && room.key === "public") this.renderBlocked();
+    if (event.type === "settings" && shown) this.renderSlowMode();
     if (shown) this.renderEmpty();
   }
 
@@ -150,9 +159,11 @@ class ChatPage {
   }
 
   async attach(room, socketId) {
+    const again = this.ready.has(room.key);
     try {
       await room.attach(socketId, this.effectiveName() || ANONYMOUS);
       this.ready.add(room.key);
+      if (again) this.refreshSettings(room); // a roomSettings frame may have been missed
       return true;
     } catch (error) {
       if (room.key === "host") {
@@ -219,10 +230,13 @@ class ChatPage {
     const content = input.value.trim();
     const room = this.rooms[this.active];
     if (!content || !room) return;
+    const slowed = room.slowModeSeconds > 0 && !this.host.canHost(room.churchId);
+    if (slowed && this.slowMode.waiting) return; // the button shows how long is left
     input.value = "";
     this.autosize();
     try {
       const saved = await room.send(content, this.effectiveName() || ANONYMOUS);
+      if (slowed) this.slowMode.wait(room.slowModeSeconds);
       for (const message of saved) {
         this.rememberMine(message.id);
         room.apply(message);
@@ -230,9 +244,32 @@ class ChatPage {
     } catch (error) {
       if (!input.value) input.value = content;
       this.autosize();
+      if (error.status === 429) this.slowMode.wait(error.retryAfter || 1);
       this.toast.show(error.status === 403 ? "You cannot post in this chat right now."
         : error.status === 0 ? "Not sent: the server cannot be reached."
-          : `Not sent: ${error.message}`);
+          : error.status === 429 ? `Not sent yet: ${error.message}`
+            : `Not sent: ${error.message}`);
+    }
+  }
+
+  async chooseSlowMode(seconds) {
+    const room = this.rooms.public;
+    if (!room) return;
+    try {
+      room.setSettings(await this.api.setSlowMode(room.churchId, room.id, seconds));
+    } catch (error) {
+      this.toast.show(error.missing ? "Slow mode is not available on this server."
+        : error.denied ? "Only a host (Chat__Host or Content__Edit) may change slow mode."
+          : `Could not change slow mode: ${error.message}`);
+    }
+    this.renderSlowMode();
+  }
+
+  async refreshSettings(room) {
+    try {
+      room.setSettings(await this.api.roomSettings(room.churchId, room.id));
+    } catch {
+      // an older server without settings, or a blip: frames keep the room current
     }
   }
 
@@ -408,6 +445,7 @@ class ChatPage {
     }
     $("message-input").placeholder = key === "host" ? "Message the other hosts…"
       : "Say something…";
+    this.renderSlowMode();
     this.renderViewers();
     this.renderEmpty();
     this.renderBlocked();
@@ -430,6 +468,15 @@ class ChatPage {
     $("host-button").textContent = this.host.signedIn ? "Host ✓" : "Host";
     document.body.classList.toggle("moderator", this.host.signedIn);
     this.renderViewers();
+    this.renderSlowMode();
+  }
+
+  renderSlowMode() {
+    const room = this.rooms[this.active];
+    if (!room) return;
+    this.slowMode.render(room.slowModeSeconds, {
+      host: room.key === "public" && this.host.canHost(room.churchId),
+    });
   }
 
   renderViewers() {
@@ -449,7 +496,7 @@ class ChatPage {
     const room = this.rooms[this.active];
     const blocked = Boolean(room && room.amBlocked);
     $("message-input").disabled = blocked;
-    $("send").disabled = blocked;
+    this.slowMode.hold(blocked);
     if (blocked) this.showBanner("A host has paused your messages in this chat.");
     else if ($("banner").dataset.kind === "blocked") this.showBanner("");
     $("banner").dataset.kind = blocked ? "blocked" : "";

@@ -60,4 +60,13 @@ export class HostSession {
   }
 
   get churchId() { return this.claims ? String(this.claims.churchId || "") : ""; }
+
+  /** Does the token claim to host this church (slow mode's switch and exemption)?
+   * For display only: the server decides what the token may do. */
+  canHost(churchId) {
+    const permissions = Array.isArray(this.claims && this.claims.permissions)
+      ? this.claims.permissions : [];
+    return this.signedIn && this.churchId === churchId &&
+      (permissions.includes("Chat__Host") || permissions.includes("Content__Edit"));
+  }
 }

@@ -1,5 +1,5 @@
 // One conversation on the page: its messages (ordered by time, deduplicated by id),
-// its viewers and its blocked addresses. It tells listeners what changed and knows
+// its viewers, its blocked addresses and its slow mode. It tells listeners what changed and knows
 // nothing about the DOM.
 
 export class ChatRoom {
@@ -15,6 +15,8 @@ export class ChatRoom {
     this.totalViewers = 0;
     this.blocked = [];
     this.me = null; // this tab's connection row; its ipAddress is our pseudonym
+    this.slowModeSeconds = 0;
+    this.setSettings(conversation, false);
     this.listeners = [];
   }
 
@@ -90,6 +92,15 @@ export class ChatRoom {
   setBlocked(list) {
     this.blocked = Array.isArray(list) ? list.map(String) : [];
     this.emit({ type: "blocked" });
+  }
+
+  /** A roomSettings frame, a settings answer or the conversation itself. */
+  setSettings(data, announce = true) {
+    const seconds = Number(data && data.slowModeSeconds);
+    const next = Number.isInteger(seconds) && seconds > 0 ? seconds : 0;
+    if (next === this.slowModeSeconds) return;
+    this.slowModeSeconds = next;
+    if (announce) this.emit({ type: "settings" });
   }
 
   get amBlocked() {

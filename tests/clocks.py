@@ -1,0 +1,27 @@
+"""A node clock that the test moves: time stands still until ``advance`` is called.
+
+It keeps :class:`steeple.clock.Clock`'s promise (every reading is later than the one
+before, by a microsecond when nothing else moved it), so stored messages stay in
+order; only the passing of seconds is the test's to decide.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from steeple.clock import Clock
+
+_TICK = timedelta(microseconds=1)
+
+
+class DrivenClock(Clock):
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__()
+        self._now = start or datetime.now(UTC).replace(tzinfo=None)
+
+    def now(self) -> datetime:
+        self._now += _TICK
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
