@@ -38,6 +38,7 @@ from steeple.services.post_ledger import ledger_for
 from steeple.services.private_messages import PrivateMessageService
 from steeple.services.reactions import ReactionService
 from steeple.services.room_settings import RoomSettingsService
+from steeple.services.signed_in_names import SignedInNames
 from steeple.settings import Settings
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
@@ -95,8 +96,9 @@ class Services:
         self.ctx = ctx
         self.conversations = ConversationService(ctx)
         self.views = ConversationViews(ctx, self.conversations)
-        self.messages = MessageService(ctx, self.conversations)
-        self.connections = ConnectionService(ctx, self.conversations)
+        self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
+        self.messages = MessageService(ctx, self.conversations, self.signed_in_names)
+        self.connections = ConnectionService(ctx, self.conversations, self.signed_in_names)
         # Push sinks (mobile, web) join the socket sink here when they exist.
         self.alerts = Alerts(ctx.store, [SocketSink(ctx.delivery)])
         self.private_messages = PrivateMessageService(ctx, self.alerts)

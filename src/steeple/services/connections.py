@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from steeple import access, validation
+from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, RequestError, Unauthorized
 from steeple.hub import Socket
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
+from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import Row
 from steeple.types import ALERTS_ROOM, Room, new_id, person_alerts_room
 
@@ -24,10 +25,13 @@ _PRIVATE = ("socketId", "personId")
 class ConnectionService:
     """Also the socket edge's :class:`~steeple.web.socket_edge.SocketEvents`."""
 
-    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+    def __init__(
+        self, ctx: Context, conversations: ConversationService, signed_in: SignedInNames
+    ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._conversations = conversations
+        self._signed_in = signed_in
         self._anonymous_counters: dict[Room, int] = {}
 
     # --- REST ----------------------------------------------------------------------------
@@ -39,7 +43,7 @@ class ConnectionService:
             await self._conversations.require_room_reader(principal, _room(row))
         await self._require_open_sockets(rows)
         for row in rows:
-            row["displayName"] = await self._display_name(_room(row), row["displayName"])
+            row["displayName"] = await self._display_name(row)
         await self._store.new_connections.add(rows)
         await self._forget_closed_meanwhile(rows)
         for room in dict.fromkeys(_room(r) for r in rows):
@@ -90,9 +94,21 @@ class ConnectionService:
             "ipAddress": self._ctx.pseudonyms(church_id, address),
         }
 
-    async def _display_name(self, room: Room, name: str) -> str:
-        if name != LEGACY_ANONYMOUS:
-            return name
+    async def _display_name(self, row: Row) -> str:
+        if row["displayName"] == LEGACY_ANONYMOUS:
+            return await self._next_anonymous(_room(row))
+        return await self._shown_name(_room(row), row["displayName"], row["personId"])
+
+    async def _shown_name(self, room: Room, raw: str, person_id: str | None) -> str:
+        """Cleaned, and a guest's marked if a signed-in person holds it. A name that is
+        empty once cleaned stays empty, as a missing one does (attendance shows
+        "Anonymous")."""
+        name = names.display_name(raw, max_length=names.CONNECTION_NAME_LENGTH, fallback="")
+        return await self._signed_in.name_for(
+            room, name, signed_in=person_id is not None, max_length=names.CONNECTION_NAME_LENGTH
+        )
+
+    async def _next_anonymous(self, room: Room) -> str:
         number = self._anonymous_counters.get(room)
         if number is None:
             highest = await self._store.connections.highest_anonymous_number(room)
@@ -115,15 +131,17 @@ class ConnectionService:
         name = validation.text(entry, "name", max_length=validation.MAX_NAME)
         rows = await self._store.connections.socket_rows(socket_id)
         rooms = [
-            room
-            for room in dict.fromkeys(_room(r) for r in rows)
+            (room, person_id)
+            for room, person_id in {_room(r): r["personId"] for r in rows}.items()
             if room[1] != ALERTS_ROOM and await self._may_read(principal, room)
         ]
-        await self._store.connections.rename(socket_id, rooms, name)
-        for room in rooms:
+        shown = {room: await self._shown_name(room, name, person_id) for room, person_id in rooms}
+        for new_name in set(shown.values()):  # one name for all, unless a guest's is marked
+            same = [room for room, value in shown.items() if value == new_name]
+            await self._store.connections.rename(socket_id, same, new_name)
+        for room in shown:
             self._ctx.attendance.touch(room)
-        renamed = [{**r, "displayName": name} for r in rows if _room(r) in rooms]
-        return renamed
+        return [{**r, "displayName": shown[_room(r)]} for r in rows if _room(r) in shown]
 
     async def _may_read(self, principal: Principal, room: Room) -> bool:
         try:

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from steeple import access, validation
+from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import Row
 from steeple.types import new_id
 
@@ -24,10 +25,13 @@ PostGuard = Callable[[Principal, Row, str], Awaitable[None]]
 
 
 class MessageService:
-    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+    def __init__(
+        self, ctx: Context, conversations: ConversationService, signed_in: SignedInNames
+    ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._conversations = conversations
+        self._signed_in = signed_in
         self.listeners: list[MessageListener] = []
         self.guards: list[PostGuard] = []
 
@@ -74,14 +78,19 @@ class MessageService:
         return conversation
 
     def _draft(self, principal: Principal, conversation: Row, entry: dict[str, Any]) -> Row:
-        default_name = principal.display_name if principal.authenticated else "Anonymous"
+        default_name = principal.display_name if principal.authenticated else ""
         return {
             "id": new_id(),
             "churchId": conversation["churchId"],
             "conversationId": conversation["id"],
-            "displayName": str(entry.get("displayName") or default_name)[:45],
+            "displayName": names.display_name(
+                entry.get("displayName"), default_name, max_length=names.MESSAGE_NAME_LENGTH
+            ),
             "timeSent": None,
-            "messageType": entry.get("messageType") or "message",
+            # A guest's post is a comment whatever it claims to be (PROTOCOL.md 5.6).
+            "messageType": (entry.get("messageType") or "message")
+            if principal.authenticated
+            else "comment",
             "content": entry["content"],
             "personId": principal.person_id or None if principal.authenticated else None,
             "timeUpdated": None,
@@ -92,6 +101,12 @@ class MessageService:
             return []
         for message, _ in drafts:
             message["timeSent"] = self._ctx.clock.now()
+            message["displayName"] = await self._signed_in.name_for(
+                (message["churchId"], message["conversationId"]),
+                message["displayName"],
+                signed_in=principal.authenticated,
+                max_length=names.MESSAGE_NAME_LENGTH,
+            )
         await self._store.new_messages.add([m for m, _ in drafts])
         for message, conversation in drafts:
             await self._fan_out(principal, message, conversation)

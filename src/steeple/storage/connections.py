@@ -104,6 +104,17 @@ class ConnectionRepository:
                     .values(displayName=name)
                 )
 
+    async def signed_in_names(self, room: Room) -> list[str]:
+        """The names the room's signed-in people (rows with a personId) are shown by."""
+        church_id, conversation_id = room
+        query = select(t.c.displayName).where(
+            t.c.churchId == church_id,
+            t.c.conversationId == conversation_id,
+            t.c.personId.is_not(None),
+        )
+        async with self._engine.connect() as db:
+            return [n for n in (await db.scalars(query.distinct())).all() if n]
+
     async def socket_ids(self) -> set[str]:
         async with self._engine.connect() as db:
             return set((await db.scalars(select(t.c.socketId).distinct())).all())
