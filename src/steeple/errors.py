@@ -10,6 +10,7 @@
         ├── Forbidden          403: e.g. a blocked IP posting
         ├── NotFound           404
         ├── PayloadTooLarge    413
+        ├── UnsupportedMediaType  415: a body that is not declared JSON
         └── TooManyRequests    429: a limit (e.g. slow mode); ``retry_after`` seconds
 """
 
@@ -50,6 +51,10 @@ class NotFound(RequestError):
 
 class PayloadTooLarge(RequestError):
     status = 413
+
+
+class UnsupportedMediaType(RequestError):
+    status = 415
 
 
 class TooManyRequests(RequestError):

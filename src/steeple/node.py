@@ -58,6 +58,7 @@ from steeple.web.routes import (
     room_settings,
     system,
 )
+from steeple.web.security_headers import SecurityHeaders
 from steeple.web.socket_edge import SocketEdge, SocketLifecycle
 
 log = logging.getLogger(__name__)
@@ -156,12 +157,14 @@ class Node:
         )
         # ChurchApps web apps call the API from their own origin, with a bearer token
         # (no cookies), as they do upstream.
-        self.app: ASGIApp = CORSMiddleware(
-            web,
-            allow_origins=list(settings.cors_origins),
-            allow_headers=["*"],
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            max_age=86400,
+        self.app: ASGIApp = SecurityHeaders(
+            CORSMiddleware(
+                web,
+                allow_origins=list(settings.cors_origins),
+                allow_headers=["*"],
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                max_age=86400,
+            )
         )
         self._register_routes()
         self._edge: SocketEdge | None = None

@@ -10,6 +10,8 @@ from tests.conftest import auth
 from tests.e2e.helpers import group_room, join, post
 from tests.issue3.helpers import alerts_socket, counts, is_json_error, open_thread, settle
 
+JSON = {"Content-Type": "application/json"}
+
 
 async def test_round_trip_counts_go_up_for_the_recipient_only_and_down_after_reading(
     http: httpx.AsyncClient, sockets: Any
@@ -177,7 +179,8 @@ async def test_bad_input_is_a_4xx_with_json(http: httpx.AsyncClient) -> None:
     me = auth("CH1", "P1")
     group = await group_room(http)
     cases = [
-        (await http.post("/privateMessages", content=b"nope", headers=me), 400),
+        (await http.post("/privateMessages", content=b"nope", headers=me | JSON), 400),
+        (await http.post("/privateMessages", content=b"nope", headers=me), 415),
         (await http.post("/privateMessages", json={"toPersonId": "P2"}, headers=me), 400),
         (await http.post("/privateMessages", json=[{}], headers=me), 400),
         (await http.post("/privateMessages", json=[{"toPersonId": "P1"}], headers=me), 400),

@@ -10,6 +10,8 @@ from tests.conftest import auth
 from tests.e2e.helpers import group_room, join, post
 from tests.issue3.helpers import is_json_error
 
+JSON = {"Content-Type": "application/json"}
+
 
 def member(person: str, church: str = "CH1") -> dict[str, str]:
     return auth(church, person, group_ids=["G1"])
@@ -82,7 +84,8 @@ async def test_bad_input_is_a_4xx_with_json(http: httpx.AsyncClient) -> None:
         (await http.post(url, json={"emoji": 5}, headers=member("P2")), 400),
         (await http.post(url, json={"emoji": "x" * 51}, headers=member("P2")), 400),
         (await http.post(url, json=["👍"], headers=member("P2")), 400),
-        (await http.post(url, content=b"{", headers=member("P2")), 400),
+        (await http.post(url, content=b"{", headers=member("P2") | JSON), 400),
+        (await http.post(url, content=b"{", headers=member("P2")), 415),
         (
             await http.post(
                 "/messages/nosuchmessg/reactions", json={"emoji": "👍"}, headers=member("P2")

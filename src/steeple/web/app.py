@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
@@ -34,6 +34,7 @@ class Raw:
     body: bytes
     media_type: str
     status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -82,10 +83,14 @@ class WebApp:
         route, params = found
         try:
             call = await self._call(scope, receive, params)
+            call.check_body()
             result = await route.handler(call)
             if isinstance(result, Raw):
                 return Response(
-                    result.body, status_code=result.status, media_type=result.media_type
+                    result.body,
+                    status_code=result.status,
+                    media_type=result.media_type,
+                    headers=result.headers,
                 )
             return json_response(result)  # inside the try: an encoding bug still answers JSON
         except Unauthorized:
@@ -110,6 +115,7 @@ class WebApp:
             query_string=scope.get("query_string", b""),
             address=self._address(peer[0], headers.get("x-forwarded-for")),
             body=body,
+            content_type=headers.get("content-type", ""),
         )
 
 

@@ -1,4 +1,10 @@
-"""One HTTP request as route handlers see it: principal, path params, query, body, address."""
+"""One HTTP request as route handlers see it: principal, path params, query, body, address.
+
+A body counts only when it is declared JSON. A browser sends a cross-site form, or a
+``text/plain`` fetch, without asking the server first (no CORS preflight), so any web
+page could make its visitors' browsers post to the chat. A JSON content type makes
+the browser ask first, and only origins ``CORS_ORIGINS`` allows get to send.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from steeple.auth.principal import Principal
-from steeple.errors import BadRequest, ConfigError, PayloadTooLarge
+from steeple.errors import BadRequest, ConfigError, PayloadTooLarge, UnsupportedMediaType
 from steeple.validation import path_id
 
 MAX_BODY = 256 * 1024
@@ -25,6 +31,7 @@ class Call:
     query_string: bytes
     address: str
     body: bytes = b""
+    content_type: str = ""
     _json: Any = field(default=_UNSET, repr=False)
 
     def query(self, name: str) -> str | None:
@@ -39,11 +46,30 @@ class Call:
         if self._json is _UNSET:
             if not self.body.strip():
                 raise BadRequest("a JSON body is required")
+            self._require_json_type()
             try:
                 self._json = orjson.loads(self.body)
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"body is not valid JSON: {exc}") from None
         return self._json
+
+    def check_body(self) -> None:
+        """A body, on any route that may change something, must be declared JSON (a
+        route that reads none still refuses a form, so nothing is half-done)."""
+        if self.method not in ("GET", "HEAD") and self.body.strip():
+            self._require_json_type()
+
+    def _require_json_type(self) -> None:
+        if not is_json_media_type(self.content_type):
+            got = f"'{self.content_type}'" if self.content_type else "none"
+            raise UnsupportedMediaType(f"Content-Type must be application/json (got {got})")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters (charset) allowed."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def check_body_size(length: int) -> None:

@@ -17,6 +17,7 @@ from steeple.errors import NotFound
 from steeple.web.app import Raw
 from steeple.web.call import Call
 from steeple.web.router import Router
+from steeple.web.security_headers import PAGE_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -51,7 +52,7 @@ class StaticFiles:
         path = (self._root / name).resolve()
         if media_type is None or path.parent != self._root or not path.is_file():
             raise NotFound(f"no asset named {name!r}")
-        return Raw(path.read_bytes(), media_type)
+        return Raw(path.read_bytes(), media_type, headers=PAGE_HEADERS)
 
 
 def socket_config(socket_port: int, self_hosted: bool) -> dict[str, Any]:
