@@ -86,3 +86,18 @@ async def test_concurrent_joins_of_one_socket_leave_one_row(store: Store) -> Non
     )
     rows = await store.connections.in_room(ROOM)
     assert [(r["socketId"], r["displayName"]) for r in rows] == [("s1", "Name 4")]
+
+
+async def test_signed_in_names_are_the_rooms_rows_with_a_person(store: Store) -> None:
+    await store.connections.replace(
+        [
+            connection("s1", "Pastor Ann", personId="PA"),
+            connection("s2", "Pastor Ann", personId="PA"),  # a second tab: one name
+            connection("s3", "Guest"),
+            connection("s4", "", personId="PB"),
+            connection("s5", "Elder Bo", room=("CH1", "conv2"), personId="PC"),
+            connection("s6", "Elder Cy", room=("CH2", "conv1"), personId="PD"),
+        ]
+    )
+    assert await store.connections.signed_in_names(("CH1", "conv1")) == ["Pastor Ann"]
+    assert await store.connections.signed_in_names(("CH1", "empty")) == []
