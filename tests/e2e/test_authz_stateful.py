@@ -10,7 +10,8 @@ sockets, connection listings. After every step (PROTOCOL.md sections 2, 4 and 5)
 
 * no REST response and no frame the attacker received carries a victim's secret;
 * the secrets are stored as written (not edited, not deleted by the attacker);
-* the victims' sockets are still in their private thread's room;
+* the victims' sockets are still in their thread's room and the live room, under their
+  own names (a socketId is a secret capability: nobody else may move or rename them);
 * no conversation the step touched is readable by anonymous callers unless it was
   born anonymous-public (a ``streamingLive`` public room allowing anonymous posts,
   made by ``current`` or created as such), never turned into one later.
@@ -103,9 +104,12 @@ class Victims:
             "personConfidential", "V1", "PC", permissions=["People__View Confidential Notes"]
         )
         self.group = self._create("group", GROUP, "GL", group_ids=[GROUP], leader_group_ids=[GROUP])
+        # The victims also watch the Sunday stream, where everyone may list the viewers.
+        live = self._ok(self.http.get(f"/conversations/current/{church}/streamingLive/svc1"))
+        self.live = str(live["id"])
         for person in VICTIMS:
             socket = self.sockets[person] = SyncSocket(socket_url)
-            for room in (self.pm, "alerts"):
+            for room in (self.pm, self.live, "alerts"):
                 self._ok(
                     self.http.post(
                         "/connections",
@@ -119,7 +123,15 @@ class Victims:
         return auth(self.church, person, **claims)
 
     def entry(self, socket: SyncSocket, room: str) -> dict[str, Any]:
-        return {"churchId": self.church, "conversationId": room, "socketId": socket.socket_id}
+        return {
+            "churchId": self.church,
+            "conversationId": room,
+            "socketId": socket.socket_id,
+            "displayName": self.name_of(socket),
+        }
+
+    def name_of(self, socket: SyncSocket) -> str:
+        return next(f"Victim {p}" for p, s in self.sockets.items() if s is socket)
 
     @staticmethod
     def _ok(response: httpx.Response) -> Any:
@@ -183,14 +195,13 @@ class AttackerMachine(RuleBasedStateMachine):
         v = self.victims
         # The leak: every victim id, handed to the attacker.
         self.conversations: dict[str, str] = {
-            c: self.church for c in (v.pm, v.notes, v.confidential, v.group)
+            c: self.church for c in (v.pm, v.notes, v.confidential, v.group, v.live)
         }
         # Insertion-ordered (dicts as ordered sets): draws must replay the same way.
         self.messages: dict[str, None] = dict.fromkeys(v.secrets)
         self.threads: dict[str, None] = {str(v.thread["id"]): None}
-        self.victim_socket_ids = {s.socket_id for s in v.sockets.values()}
         self.learned_socket_ids: dict[str, None] = {}
-        self.born_public: set[str] = set()
+        self.born_public: set[str] = {v.live}  # made by current, as a live room is
         self.touched: set[str] = set()
         self.sockets: list[SyncSocket] = []
         self.attacker = "anonymous"
@@ -447,15 +458,20 @@ class AttackerMachine(RuleBasedStateMachine):
             )
 
     @invariant()
-    def victims_stay_in_their_room(self) -> None:
-        store = self.running.node.store
-        rows = self.running.run(store.connections.in_room((self.church, self.victims.pm)))
-        assert self.victim_socket_ids <= {r["socketId"] for r in rows}, rows
+    def victims_keep_their_seats(self) -> None:
+        """Still in their thread and the live room, under their own names."""
+        store, v = self.running.node.store, self.victims
+        for room in (v.pm, v.live):
+            rows = self.running.run(store.connections.in_room((self.church, room)))
+            seats = {r["socketId"]: r["displayName"] for r in rows}
+            for socket in v.sockets.values():
+                seat = seats.get(socket.socket_id)
+                assert seat == v.name_of(socket), f"{v.name_of(socket)} in {room}: {seat!r}"
 
     @invariant()
     def only_born_public_rooms_are_open_to_anonymous(self) -> None:
         v = self.victims
-        for room in {*self.touched, v.pm, v.notes, v.confidential, v.group}:
+        for room in {*self.touched, v.pm, v.notes, v.confidential, v.group, v.live}:
             church = self.conversations.get(room, self.church)
             response = self.http.get(f"/messages/catchup/{church}/{room}")
             if response.status_code == 200:
