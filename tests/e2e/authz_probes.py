@@ -268,16 +268,24 @@ async def rename(w: World, c: Caller, kind: str) -> bool:
     return await _update(w, c, kind, {"title": title})
 
 
+# Switch the Sunday room off (no anonymous reading or posting, a group room), or make
+# any other room an anonymous-public live room: the two takeovers of issue 8.
+SWITCH_OFF = {
+    "contentType": "group",
+    "contentId": "G1",
+    "visibility": "hidden",
+    "allowAnonymousPosts": False,
+}
+OPEN_UP = {
+    "contentType": "streamingLive",
+    "contentId": "x",
+    "visibility": "public",
+    "allowAnonymousPosts": True,
+}
+
+
 async def retype(w: World, c: Caller, kind: str) -> bool:
-    if kind == "live":
-        # Switch the Sunday room off: no anonymous reading or posting, a group room.
-        change = {"contentType": "group", "contentId": "G1", "visibility": "hidden"}
-        change["allowAnonymousPosts"] = False
-    else:
-        # Make it an anonymous-public live room.
-        change = {"contentType": "streamingLive", "contentId": "x", "visibility": "public"}
-        change["allowAnonymousPosts"] = True
-    return await _update(w, c, kind, change)
+    return await _update(w, c, kind, SWITCH_OFF if kind == "live" else OPEN_UP)
 
 
 async def _update(w: World, c: Caller, kind: str, change: dict[str, Any]) -> bool:
