@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steeple.db"
 PROVIDERS = ("local", "redis", "aws")
+MAX_HISTORY_LIMIT = 10_000
+"""A page is read and encoded in one go: past this it is no longer a bound worth having."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Settings:
     attendance_interval: float = 0.25
     attendance_viewer_limit: int = 200
     stale_sweep_interval: float = 300.0
+    history_limit: int = 200
     aws_endpoint_url: str = ""
     aws_region: str = "us-east-1"
     aws_stage: str = ""
@@ -73,6 +76,8 @@ class Settings:
             value = getattr(self, name)
             if not 0 <= value <= 65535:
                 raise ConfigError(f"{name} must be a TCP port, not {value}")
+        if not 1 <= self.history_limit <= MAX_HISTORY_LIMIT:
+            raise ConfigError(f"HISTORY_LIMIT must be between 1 and {MAX_HISTORY_LIMIT}")
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
         if self.delivery_provider == "aws":
@@ -121,6 +126,7 @@ class Settings:
             "aws_concurrency": _int(env, "APIGATEWAY_CONCURRENCY", 32),
             "aws_timeout": _float(env, "APIGATEWAY_TIMEOUT", 5.0),
             "migrate_on_start": _bool(env.get("MIGRATE_ON_START") or "true"),
+            "history_limit": _int(env, "HISTORY_LIMIT", 200),
         }
         values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)

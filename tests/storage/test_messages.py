@@ -63,6 +63,44 @@ async def test_in_conversation_is_oldest_first_and_scoped(store: Store) -> None:
     ]
 
 
+def _tied_rows(room: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``count`` messages, three to an instant (a tie: ids settle it), ids sorting
+    against the order of the instants."""
+    return [
+        message(room, at(i // 3), f"m{i}", id=f"{chr(ord('y') - i // 3)}{i % 3}zzzzzzzzz")
+        for i in range(count)
+    ]
+
+
+async def test_newest_is_the_last_page_oldest_first(store: Store) -> None:
+    room, other = await _room(store), await _room(store)
+    await store.messages.add(_tied_rows(room, 8))
+    await store.messages.add([message(other, at(100), "elsewhere")])  # newer, another room
+    newest = await store.messages.newest(room["id"], 3)
+    assert [m["content"] for m in newest] == ["m5", "m6", "m7"]
+    everything = await store.messages.newest(room["id"], 50)
+    assert [m["content"] for m in everything] == [f"m{i}" for i in range(8)]
+    assert await store.messages.newest("nosuchroom1", 3) == []
+
+
+async def test_pages_after_a_cursor_walk_the_room_once_in_stored_order(store: Store) -> None:
+    room, other = await _room(store), await _room(store)
+    stored = _tied_rows(room, 11)
+    for row in stored[::-1]:  # insertion order must not matter, only (timeSent, id)
+        await store.messages.add([row])
+    await store.messages.add([message(other, at(2), "elsewhere")])
+    first = await store.messages.in_conversation(room["id"], limit=3)
+    assert [m["content"] for m in first] == ["m0", "m1", "m2"]
+    pages, cursor = [first], first[-1]
+    while page := await store.messages.in_conversation(room["id"], cursor, limit=3):
+        pages.append(page)
+        cursor = page[-1]
+    assert [len(p) for p in pages] == [3, 3, 3, 2]
+    assert [m["content"] for p in pages for m in p] == [f"m{i}" for i in range(11)]
+    middle = await store.messages.in_conversation(room["id"], stored[4], limit=2)
+    assert [m["content"] for m in middle] == ["m5", "m6"]  # m5 ties with m4
+
+
 async def test_page_is_newest_first(store: Store) -> None:
     room = await _room(store)
     await store.messages.add([message(room, at(i), f"m{i}") for i in range(7)])

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from steeple.storage.schema import metadata
 from steeple.storage.store import Store
@@ -61,6 +62,32 @@ async def test_existing_churchapps_database_is_adopted(database_url: str) -> Non
         assert await store.ping()
     finally:
         await store.close()
+
+
+async def test_adopted_database_gets_the_history_index(database_url: str) -> None:
+    """Upstream's messages table lacks Steeple's index; every history page needs it."""
+    store = Store.open(database_url)
+    try:
+        async with store.engine.begin() as db:
+            await db.run_sync(metadata.create_all)
+            await db.execute(text("DROP INDEX ix_messages_conversation" + _on(db, "messages")))
+        assert "ix_messages_conversation" not in await _indexes(store, "messages")
+        await store.migrate()
+        assert "ix_messages_conversation" in await _indexes(store, "messages")
+        assert await store.messages.newest("conv1", 5) == []
+    finally:
+        await store.close()
+
+
+def _on(db: AsyncConnection, table: str) -> str:
+    """MySQL and MariaDB name the table of a dropped index; the others do not."""
+    return f" ON {table}" if db.dialect.name in ("mysql", "mariadb") else ""
+
+
+async def _indexes(store: Store, table: str) -> set[str]:
+    async with store.engine.connect() as db:
+        found = await db.run_sync(lambda c: inspect(c).get_indexes(table))
+    return {str(index["name"]) for index in found}
 
 
 async def _columns(store: Store, table: str) -> set[str]:

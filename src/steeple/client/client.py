@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from steeple.client.backoff import Backoff
-from steeple.client.conversations import ConversationStore
+from steeple.client.conversations import RETAINED_MESSAGES, ConversationStore
 from steeple.client.notifications import Notifications
 from steeple.client.presence import PresenceStore
 from steeple.client.rest import RestClient
@@ -51,13 +51,16 @@ class Client:
         backoff: Backoff | None = None,
         leave_delay: float = 0.3,
         http: httpx.AsyncClient | None = None,
+        retained_messages: int = RETAINED_MESSAGES,
     ) -> None:
         self.rest = RestClient(url, token, http=http)
         self.socket = Socket(socket_url or default_socket_url(url), backoff=backoff)
         self.subscriptions = Subscriptions(
             self.socket, self.rest, display_name=display_name, leave_delay=leave_delay
         )
-        self.conversations = ConversationStore(self.socket, self.subscriptions, self.rest)
+        self.conversations = ConversationStore(
+            self.socket, self.subscriptions, self.rest, retain=retained_messages
+        )
         self.presence = PresenceStore(self.socket)
         self.room_settings = RoomSettingsStore(self.socket, self.subscriptions, self.rest)
         self.notifications = Notifications(self.socket, self.subscriptions, self.rest)

@@ -5,8 +5,14 @@ conversation exactly once, even across a dropped socket or a server restart. Two
 mechanisms give it. Messages are merged by id, so a message that arrives both live
 and from a fetch is stored once. And around every (re)post of the room's
 connection, the store notes the last message it had *before* the post and, once the
-post is done (frames flow again), fetches ``catchup?after=<that id>``: whatever was
-said while the socket had no row in the room.
+post is done (frames flow again), fetches ``catchup?after=<that id>``, page after
+page until the node has no more: whatever was said while the socket had no row in
+the room, however much that was.
+
+History is paged (PROTOCOL 5.6): opening a conversation loads its newest page, and the
+store keeps at most ``retain`` messages, the newest. Listeners get a snapshot after
+each page, so a long catch-up shows every message even if the oldest of it is later
+dropped from the store.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ log = logging.getLogger(__name__)
 
 SnapshotListener = Callable[[ConversationSnapshot], None]
 RESUME_ATTEMPTS = 5
+RETAINED_MESSAGES = 1000
+"""Default size of a conversation in the store: five pages of the default HISTORY_LIMIT."""
 
 
 def merge(old: Message, new: Message) -> Message:
@@ -47,12 +55,19 @@ def merge(old: Message, new: Message) -> Message:
 class _Conversation:
     church_id: str
     conversation_id: str
+    retain: int = RETAINED_MESSAGES
     opens: int = 0
     loaded: bool = False
     resume_pending: bool = False
     resume_after: str | None = None
+    """Where the pending catch-up starts; ``None``: from the conversation's first message."""
+    resume_after_load: bool = False
+    """The socket dropped before the first load brought anything: start after its page."""
+    resume_round: int = 0
+    """Counts (re)posts, so a catch-up begun before the latest one does not close it."""
     messages: list[Message] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    trimmed: bool = False
     deleted: set[str] = field(default_factory=set)
     loader: asyncio.Task[None] | None = None
     snapshot: ConversationSnapshot | None = None
@@ -76,13 +91,25 @@ class _Conversation:
                 return False
             self.messages[index] = merged
             return True
+        if self._below_window(message):
+            return False
         self.ids.add(message.id)
         if not self.messages or self.messages[-1].time_sent <= message.time_sent:
             self.messages.append(message)
         else:
             at = bisect.bisect_right([m.time_sent for m in self.messages], message.time_sent)
             self.messages.insert(at, message)
+        if len(self.messages) > self.retain:
+            self.ids.discard(self.messages.pop(0).id)
+            self.trimmed = True
         return True
+
+    def _below_window(self, message: Message) -> bool:
+        """Older than every message kept, once the store is full or has dropped some:
+        it would be dropped at once, or be one that was (an edit of it, say)."""
+        if not self.messages or not (self.trimmed or len(self.messages) >= self.retain):
+            return False
+        return message.time_sent < self.messages[0].time_sent
 
     def remove(self, message_id: str) -> bool:
         self.deleted.add(message_id)
@@ -101,10 +128,19 @@ class _Conversation:
 class ConversationStore:
     """Conversations opened by this client, kept current from frames and fetches."""
 
-    def __init__(self, socket: Socket, subscriptions: Subscriptions, rest: RestClient) -> None:
+    def __init__(
+        self,
+        socket: Socket,
+        subscriptions: Subscriptions,
+        rest: RestClient,
+        retain: int = RETAINED_MESSAGES,
+    ) -> None:
+        if retain < 1:
+            raise ValueError("retain must be at least 1")
         self._socket = socket
         self._subscriptions = subscriptions
         self._rest = rest
+        self._retain = retain
         self._conversations: dict[str, _Conversation] = {}
         self._tasks = TaskSet("conversations")
         self._retry = Backoff(base=0.5, cap=8.0)
@@ -122,7 +158,7 @@ class ConversationStore:
         """Join the room and load its history (once); return the current snapshot."""
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
-            conversation = _Conversation(church_id, conversation_id)
+            conversation = _Conversation(church_id, conversation_id, self._retain)
             self._conversations[conversation_id] = conversation
         conversation.opens += 1
         try:
@@ -175,6 +211,7 @@ class ConversationStore:
     # --- loading and catching up ----------------------------------------------------------
 
     async def _load(self, conversation: _Conversation) -> None:
+        """The newest page; whatever is said from here on arrives as frames."""
         try:
             if self._rest.signed_in:
                 history = await self._rest.conversation_messages(conversation.conversation_id)
@@ -185,15 +222,23 @@ class ConversationStore:
         finally:
             conversation.loader = None
         conversation.loaded = True
+        if conversation.resume_after_load:
+            conversation.resume_after_load = False
+            conversation.resume_after = history[-1].id if history else None
         self._apply(conversation, history)
 
     def _before_post(self, room: Room, socket_id: str) -> None:
         conversation = self._conversations.get(room[1])
         if conversation is None or not (conversation.loaded or conversation.loader):
             return  # the history load that follows the join covers everything
-        if not conversation.resume_pending:  # keep the older cursor of an unfinished resume
-            conversation.resume_pending = True
-            conversation.resume_after = conversation.last_id()
+        conversation.resume_round += 1
+        if conversation.resume_pending:
+            return  # keep the older cursor of an unfinished resume
+        conversation.resume_pending = True
+        conversation.resume_after = conversation.last_id()
+        # Dropped while the first page is on its way, with no frame yet: what was missed
+        # follows that page, not the conversation's first message.
+        conversation.resume_after_load = not conversation.loaded and not conversation.messages
 
     def _after_post(self, room: Room, socket_id: str) -> None:
         conversation = self._conversations.get(room[1])
@@ -203,21 +248,32 @@ class ConversationStore:
     async def _resume(self, conversation: _Conversation) -> None:
         """Fetch what was said since ``resume_after``; a failure is retried a few times,
         then left pending for the next (re)post of the room."""
+        started = conversation.resume_round
         for attempt in range(RESUME_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(self._retry.delay(attempt))
             if self._conversations.get(conversation.conversation_id) is not conversation:
                 return  # released meanwhile
             try:
-                missed = await self._rest.catchup(
-                    conversation.church_id, conversation.conversation_id, conversation.resume_after
-                )
+                await self._catch_up(conversation)
             except ClientError as exc:
                 log.warning("catching up %s failed: %s", conversation.conversation_id, exc)
                 continue
-            conversation.resume_pending = False
-            self._apply(conversation, missed)
+            if conversation.resume_round == started:
+                conversation.resume_pending = False  # else the later catch-up closes it
             return
+
+    async def _catch_up(self, conversation: _Conversation) -> None:
+        """Apply every page after ``resume_after``, moving the cursor page by page so a
+        walk cut short resumes where it stopped."""
+        if conversation.loader is not None:
+            await asyncio.shield(conversation.loader)
+        pages = self._rest.catchup_pages(
+            conversation.church_id, conversation.conversation_id, conversation.resume_after
+        )
+        async for page in pages:
+            self._apply(conversation, page)
+            conversation.resume_after = page[-1].id
 
     # --- frames ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -129,15 +129,39 @@ class RestClient:
     async def catchup(
         self, church_id: str, conversation_id: str, after: str | None = None
     ) -> list[Message]:
-        """Messages oldest first; with ``after``, only those after that message."""
+        """One page of history, oldest first: the newest messages, or with ``after`` the
+        ones following that message. The node caps a page at its ``HISTORY_LIMIT``;
+        :meth:`catchup_pages` follows the pages to the end."""
         params = {"after": after} if after else None
         path = _path("messages", "catchup", church_id, conversation_id)
         return [Message.from_json(m) for m in await self.request("GET", path, params=params)]
 
-    async def conversation_messages(self, conversation_id: str) -> list[Message]:
-        """Every message of a conversation of the signed-in person's church."""
+    async def catchup_pages(
+        self, church_id: str, conversation_id: str, after: str | None
+    ) -> AsyncIterator[list[Message]]:
+        """Every message after ``after`` (``None``: from the first), a page at a time.
+
+        A client cannot tell a full page from a short one without knowing the node's
+        ``HISTORY_LIMIT``, so it asks until a page comes back empty: one small request
+        more, and right whatever the limit. A node that ignores ``after`` (upstream)
+        answers the same page again, which ends the walk instead of looping on it.
+        """
+        # An id that names no message pages from the first one (PROTOCOL 5.6); the
+        # conversation's own id is never a message's.
+        cursor = after or conversation_id
+        while page := await self.catchup(church_id, conversation_id, cursor):
+            if page[-1].id == cursor:
+                return
+            yield page
+            cursor = page[-1].id
+
+    async def conversation_messages(
+        self, conversation_id: str, after: str | None = None
+    ) -> list[Message]:
+        """One page of a conversation of the signed-in person's church (as :meth:`catchup`)."""
+        params = {"after": after} if after else None
         path = _path("messages", "conversation", conversation_id)
-        return [Message.from_json(m) for m in await self.request("GET", path)]
+        return [Message.from_json(m) for m in await self.request("GET", path, params=params)]
 
     async def send_message(
         self, church_id: str, conversation_id: str, content: str, display_name: str = ""

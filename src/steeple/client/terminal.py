@@ -94,11 +94,15 @@ class Transcript:
         self.say(f"* {text}")
 
     def messages(self, snapshot: ConversationSnapshot) -> None:
+        printed: dict[str, Message] = {}
         for message in snapshot.messages:
             before = self._printed.get(message.id)
             if before is None or before.content != message.content:
-                self._printed[message.id] = message
                 self.say(message_line(message, edited=before is not None))
+            printed[message.id] = message
+        # Only what the store still holds: it keeps the newest messages and never brings
+        # back one it dropped, so a long chat does not grow this without end.
+        self._printed = printed
 
     def attendance(self, snapshot: AttendanceSnapshot) -> None:
         if snapshot.total_viewers != self._viewers:
@@ -177,9 +181,11 @@ class Outbox:
 
     async def _landed(self, line: str, cursor: str | None) -> bool:
         """Did an earlier, interrupted attempt save this line after all?"""
-        since = await self._client.rest.catchup(*self._room, after=cursor)
         name = self._name or None
-        return any(m.content == line and (name is None or m.display_name == name) for m in since)
+        async for page in self._client.rest.catchup_pages(*self._room, after=cursor):
+            if any(m.content == line and (name is None or m.display_name == name) for m in page):
+                return True
+        return False
 
     async def _pause(self, attempt: int) -> None:
         await asyncio.sleep(self._backoff.delay(attempt))

@@ -157,19 +157,29 @@ class MessageService:
         self, principal: Principal, church_id: str, conversation_id: str, after: str | None
     ) -> list[Row]:
         await self._conversations.readable(principal, church_id, conversation_id)
-        cursor = None
-        if after:
-            validation.path_id(after, "after")
-            cursor = await self._store.messages.get(after)
-            if cursor is not None and cursor["conversationId"] != conversation_id:
-                raise BadRequest("'after' names a message of another conversation")
-        return await self._store.messages.in_conversation(conversation_id, cursor)
+        return await self._history_page(conversation_id, after)
 
-    async def in_conversation(self, principal: Principal, conversation_id: str) -> list[Row]:
+    async def in_conversation(
+        self, principal: Principal, conversation_id: str, after: str | None = None
+    ) -> list[Row]:
         if not principal.authenticated:
             raise Unauthorized()
         await self._conversations.readable(principal, principal.church_id, conversation_id)
-        return await self._store.messages.in_conversation(conversation_id)
+        return await self._history_page(conversation_id, after)
+
+    async def _history_page(self, conversation_id: str, after: str | None) -> list[Row]:
+        """At most ``HISTORY_LIMIT`` messages, oldest first (PROTOCOL 5.6): the newest
+        ones, or those following ``after``. An ``after`` that names no message (deleted,
+        or never one) pages from the first message, as the whole history was returned
+        for it before pages existed: a client whose cursor is gone misses nothing."""
+        limit = self._ctx.settings.history_limit
+        if not after:
+            return await self._store.messages.newest(conversation_id, limit)
+        validation.path_id(after, "after")
+        cursor = await self._store.messages.get(after)
+        if cursor is not None and cursor["conversationId"] != conversation_id:
+            raise BadRequest("'after' names a message of another conversation")
+        return await self._store.messages.in_conversation(conversation_id, cursor, limit)
 
     async def get(self, principal: Principal, church_id: str, message_id: str) -> Row:
         message = await self._store.messages.get(message_id, church_id)

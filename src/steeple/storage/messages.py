@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
 
 from steeple.storage.rows import Row, as_row, as_rows
-from steeple.storage.schema import conversations, message_reactions
+from steeple.storage.schema import HISTORY_INDEX, conversations, message_reactions
 from steeple.storage.schema import messages as t
 
 _ORDER = (t.c.timeSent, t.c.id)
@@ -39,15 +43,26 @@ class MessageRepository:
         async with self._engine.connect() as db:
             return as_row((await db.execute(query)).first())
 
-    async def in_conversation(self, conversation_id: str, after: Row | None = None) -> list[Row]:
-        """Messages oldest first; with ``after``, only those stored after that message."""
-        query = select(t).where(t.c.conversationId == conversation_id)
+    async def in_conversation(
+        self, conversation_id: str, after: Row | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """Messages oldest first, from the first or from the one after ``after``; at most
+        ``limit`` of them, read along ``ix_messages_conversation`` and stopped there, so a
+        page costs the same in a room of ten messages or of a million."""
+        query = _history(conversation_id)
         if after is not None:
-            later = t.c.timeSent > after["timeSent"]
-            tie = and_(t.c.timeSent == after["timeSent"], t.c.id > after["id"])
-            query = query.where(or_(later, tie))
+            query = query.where(_stored_after(after))
+        query = query.order_by(*_ORDER)
+        if limit is not None:
+            query = query.limit(limit)
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query.order_by(*_ORDER)))
+            return as_rows(await db.execute(query))
+
+    async def newest(self, conversation_id: str, limit: int) -> list[Row]:
+        """The last ``limit`` messages of a conversation, oldest first."""
+        query = _history(conversation_id).order_by(*[c.desc() for c in _ORDER]).limit(limit)
+        async with self._engine.connect() as db:
+            return list(reversed(as_rows(await db.execute(query))))
 
     async def page(self, conversation_id: str, page: int, limit: int) -> list[Row]:
         """One page of messages, newest first."""
@@ -92,6 +107,23 @@ class MessageRepository:
                 .where(conversations.c.id == conversation_id)
                 .values(firstPostId=first, lastPostId=last, postCount=count)
             )
+
+
+def _history(conversation_id: str) -> Select[Any]:
+    query = select(t).where(t.c.conversationId == conversation_id)
+    for dialect in ("mysql", "mariadb"):
+        # Given ORDER BY ... LIMIT, MariaDB would otherwise read the index from the
+        # room's first message up to the cursor (ref access on conversationId alone):
+        # a page deep in a big room then costs as much as the room.
+        query = query.with_hint(t, f"FORCE INDEX ({HISTORY_INDEX})", dialect)
+    return query
+
+
+def _stored_after(cursor: Row) -> ColumnElement[bool]:
+    """Rows after ``cursor`` in (timeSent, id) order. The ``timeSent >=`` range is what
+    lets the database seek the index to the cursor; the rest only settles ties."""
+    when = cursor["timeSent"]
+    return and_(t.c.timeSent >= when, or_(t.c.timeSent > when, t.c.id > cursor["id"]))
 
 
 def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]

@@ -62,6 +62,9 @@ conversations = Table(
     Index("ix_conversations_content", "churchId", "contentType", "contentId"),
 )
 
+HISTORY_INDEX = "ix_messages_conversation"
+"""Serves every history page: a conversation's messages in (timeSent, id) order."""
+
 messages = Table(
     "messages",
     metadata,
@@ -74,7 +77,7 @@ messages = Table(
     Column("content", LongText),
     _id("personId"),
     Column("timeUpdated", Time),
-    Index("ix_messages_conversation", "conversationId", "timeSent"),
+    Index(HISTORY_INDEX, "conversationId", "timeSent"),
 )
 
 message_reactions = Table(

@@ -30,7 +30,7 @@ def register(router: Router, messages: MessageService) -> None:
     @router.route("GET", "/messaging/messages/conversation/:conversationId", returns_list=True)
     async def in_conversation(call: Call) -> Any:
         conversation_id = call.path_id("conversationId")
-        return await messages.in_conversation(call.principal, conversation_id)
+        return await messages.in_conversation(call.principal, conversation_id, call.query("after"))
 
     @router.route("GET", "/messaging/messages/:churchId/:id")
     async def one(call: Call) -> Any:

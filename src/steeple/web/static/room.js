@@ -31,21 +31,43 @@ export class ChatRoom {
   }
 
   /**
-   * Join with a (new) socket, then load history the first time or, after a
-   * reconnect, only what was missed. The cursor is taken before joining: live
-   * messages that arrive on the new socket must not hide the gap.
+   * Join with a (new) socket, then load the newest page of history the first time
+   * or, after a reconnect, every page of what was missed. The cursor is taken before
+   * joining: live messages that arrive on the new socket must not hide the gap. An
+   * empty room's cursor is its own id, which names no message: pages from the first.
    */
   async attach(socketId, displayName) {
-    const after = this.loaded ? this.lastId() : null;
+    const after = this.loaded ? this.lastId() || this.id : null;
     const rows = await this.api.join([
       { churchId: this.churchId, conversationId: this.id, socketId, displayName },
     ]);
     this.me = (Array.isArray(rows) && rows[0]) || null;
     this.emit({ type: "blocked" });
-    const missed = await this.api.catchup(this.churchId, this.id, after);
+    if (after === null) {
+      const newest = await this.api.catchup(this.churchId, this.id, null);
+      for (const message of newest || []) this.apply(message);
+    } else {
+      await this.catchUp(after);
+    }
     this.loaded = true;
-    for (const message of missed || []) this.apply(message);
     this.emit({ type: "synced" });
+  }
+
+  /**
+   * Every page after `after`. The server caps a page at its HISTORY_LIMIT, which the
+   * page does not know, so it asks until a page comes back empty; a server that
+   * ignores `after` answers the same page again, which ends the walk too.
+   */
+  async catchUp(after) {
+    let cursor = after;
+    for (;;) {
+      const page = await this.api.catchup(this.churchId, this.id, cursor);
+      if (!Array.isArray(page) || !page.length) return;
+      const last = page[page.length - 1].id;
+      if (last === cursor) return;
+      for (const message of page) this.apply(message);
+      cursor = last;
+    }
   }
 
   lastId() {
