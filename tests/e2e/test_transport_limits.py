@@ -78,6 +78,7 @@ async def refused(node: Node, source: str, forwarded_for: str | None = None) -> 
         await open_socket(node, source, forwarded_for)
     response = refusal.value.response
     assert response.status_code == 429
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     return dict(orjson.loads(response.body))
 
 
@@ -200,7 +201,7 @@ def timed_out(answer: bytes) -> str:
     """The problem a 408 answer names (it must be one, with a JSON body)."""
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), answer
-    assert b"application/json" in head.lower()
+    assert b"application/json" in head.lower() and b"nosniff" in head.lower()
     return str(orjson.loads(body)["error"])
 
 

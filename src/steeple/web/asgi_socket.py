@@ -19,6 +19,7 @@ from steeple.hub import SLOW_CONSUMER
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import Outbound
 from steeple.types import new_id
+from steeple.web.security_headers import EVERY_RESPONSE
 from steeple.web.socket_cap import SocketCap
 from steeple.web.socket_edge import ABORT_AFTER, SocketLifecycle
 
@@ -96,7 +97,11 @@ async def serve_asgi_socket(
 async def _refuse(send: Send, status: HTTPStatus, problem: str) -> None:
     """Answer the upgrade request with an HTTP error (the ASGI denial-response extension)."""
     body = orjson.dumps({"error": problem})
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+        *EVERY_RESPONSE,
+    ]
     await send(
         {"type": "websocket.http.response.start", "status": status.value, "headers": headers}
     )

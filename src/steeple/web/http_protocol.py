@@ -30,6 +30,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
+from steeple.web.security_headers import EVERY_RESPONSE
+
 if TYPE_CHECKING:  # uvicorn's typed ASGI events (only for the annotation)
     from uvicorn._types import ASGISendEvent
 
@@ -107,6 +109,7 @@ class TimedHttpProtocol(H11Protocol):
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)),
             (b"connection", b"close"),
+            *EVERY_RESPONSE,
         ]
         events = [
             h11.Response(status_code=408, headers=headers, reason=b"Request Timeout"),

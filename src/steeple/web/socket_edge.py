@@ -29,6 +29,7 @@ from steeple.hub import SLOW_CONSUMER, Hub, Socket
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.types import new_id
+from steeple.web.security_headers import EVERY_RESPONSE
 from steeple.web.socket_cap import SocketCap
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,7 @@ def refusal(status: HTTPStatus, problem: str) -> Response:
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
             ("Connection", "close"),
+            *((name.decode(), value.decode()) for name, value in EVERY_RESPONSE),
         ]
     )
     return Response(status.value, status.phrase, headers, body)
