@@ -43,6 +43,11 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
         help="TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For is believed",
     )
     add("--cors-origins", type=_csv, help="CORS_ORIGINS: origins allowed to call (default *)")
+    add(
+        "--max-sockets-per-address",
+        type=int,
+        help="MAX_SOCKETS_PER_ADDRESS: open sockets one client address may hold (500; 0: no cap)",
+    )
 
 
 def _csv(raw: str) -> tuple[str, ...]:

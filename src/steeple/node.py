@@ -44,6 +44,7 @@ from steeple.storage.store import Store
 from steeple.web.app import WebApp
 from steeple.web.asgi_socket import serve_asgi_socket
 from steeple.web.call import ClientAddress
+from steeple.web.http_protocol import RefusingWebSocketProtocol, TimedHttpProtocol
 from steeple.web.router import Router
 from steeple.web.routes import (
     connections,
@@ -59,7 +60,8 @@ from steeple.web.routes import (
     system,
 )
 from steeple.web.security_headers import SecurityHeaders
-from steeple.web.socket_edge import SocketEdge, SocketLifecycle
+from steeple.web.socket_cap import SocketCap
+from steeple.web.socket_edge import INBOUND_LIMIT, SocketEdge, SocketLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +151,12 @@ class Node:
         self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
         self.registry = CollectorRegistry()
         self.router = Router()
+        client_address = ClientAddress(settings.trusted_proxies)
+        self.socket_cap = SocketCap(settings.max_sockets_per_address, client_address)
         web = WebApp(
             self.router,
             settings.jwt_secret,
-            ClientAddress(settings.trusted_proxies),
+            client_address,
             websocket=self._websocket if settings.self_hosted else None,
         )
         # ChurchApps web apps call the API from their own origin, with a bearer token
@@ -206,7 +210,7 @@ class Node:
 
     async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
         await serve_asgi_socket(
-            self.lifecycle, self.settings.socket_buffer_limit, scope, receive, send
+            self.lifecycle, self.settings.socket_buffer_limit, self.socket_cap, scope, receive, send
         )
 
     async def health(self) -> dict[str, Any]:
@@ -227,7 +231,12 @@ class Node:
         await self.delivery.start()
         await self.services.connections.sweep_stale()
         if not self.settings.self_hosted:
-            self._edge = SocketEdge(self.lifecycle, self.settings.socket_buffer_limit)
+            self._edge = SocketEdge(
+                self.lifecycle,
+                self.settings.socket_buffer_limit,
+                self.socket_cap,
+                self.settings.handshake_timeout,
+            )
             self.socket_port = await self._edge.listen(
                 self.settings.host, self.settings.socket_port
             )
@@ -244,12 +253,18 @@ class Node:
         ]
 
     async def _start_http(self) -> None:
+        read_timeout = self.settings.http_read_timeout
+        if self.settings.self_hosted:  # any request head may be a WebSocket handshake
+            read_timeout = min(read_timeout, self.settings.handshake_timeout)
         config = uvicorn.Config(
             self.app,
             host=self.settings.host,
             port=self.settings.port,
             lifespan="off",
-            ws="websockets-sansio" if self.settings.self_hosted else "none",
+            # h11 (not httptools, even if installed): TimedHttpProtocol adds read deadlines.
+            http=TimedHttpProtocol.with_timeout(read_timeout),
+            ws=RefusingWebSocketProtocol if self.settings.self_hosted else "none",
+            ws_max_size=INBOUND_LIMIT,
             ws_per_message_deflate=False,
             backlog=4096,
             log_level="warning",

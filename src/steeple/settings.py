@@ -43,6 +43,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     ping_interval: float = 30.0
     socket_buffer_limit: int = 1 << 20
+    # Transport limits (PROTOCOL.md 5.6; README "Transport limits" says why these values).
+    max_sockets_per_address: int = 500
+    handshake_timeout: float = 10.0
+    http_read_timeout: float = 10.0
     attendance_interval: float = 0.25
     attendance_viewer_limit: int = 200
     stale_sweep_interval: float = 300.0
@@ -78,6 +82,7 @@ class Settings:
                 raise ConfigError(f"{name} must be a TCP port, not {value}")
         if not 1 <= self.history_limit <= MAX_HISTORY_LIMIT:
             raise ConfigError(f"HISTORY_LIMIT must be between 1 and {MAX_HISTORY_LIMIT}")
+        self._validate_limits()
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
         if self.delivery_provider == "aws":
@@ -85,6 +90,13 @@ class Settings:
         if self.delivery_provider == "redis":
             self._validate_redis()
         return self
+
+    def _validate_limits(self) -> None:
+        if self.max_sockets_per_address < 0:
+            raise ConfigError("MAX_SOCKETS_PER_ADDRESS must be 0 (no cap) or more")
+        for name in ("handshake_timeout", "http_read_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be a positive number of seconds")
 
     def _validate_redis(self) -> None:
         if self.node_ttl <= 0:
@@ -127,6 +139,9 @@ class Settings:
             "aws_timeout": _float(env, "APIGATEWAY_TIMEOUT", 5.0),
             "migrate_on_start": _bool(env.get("MIGRATE_ON_START") or "true"),
             "history_limit": _int(env, "HISTORY_LIMIT", 200),
+            "max_sockets_per_address": _int(env, "MAX_SOCKETS_PER_ADDRESS", 500),
+            "handshake_timeout": _float(env, "HANDSHAKE_TIMEOUT", 10.0),
+            "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
         }
         values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)

@@ -17,7 +17,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from steeple.auth.principal import bearer_token, decode_token
-from steeple.errors import PayloadTooLarge, RequestError, TooManyRequests, Unauthorized
+from steeple.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    RequestError,
+    TooManyRequests,
+    Unauthorized,
+)
 from steeple.protocol.frames import dumps
 from steeple.web.call import Call, ClientAddress, check_body_size
 from steeple.web.router import Router
@@ -125,7 +131,8 @@ async def _read_body(receive: Receive) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            # Gone (or timed out by TimedHttpProtocol) mid-body: never act on a partial body.
+            raise BadRequest("the client went away before the body was complete")
         chunk = message.get("body", b"")
         size += len(chunk)
         check_body_size(size)

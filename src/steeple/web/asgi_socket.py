@@ -2,19 +2,25 @@
 
 Slower than the socket edge (each frame is a separate ASGI send) but one port is
 what some hosts allow. The same bounded-buffer policy applies; keepalive pings are
-uvicorn's (``ws_ping_interval``).
+uvicorn's (``ws_ping_interval``), and so are the inbound size limit (``ws_max_size``)
+and the handshake deadline (the upgrade request is an HTTP request head, bounded by
+``TimedHttpProtocol``). The per-address cap is checked here, before the accept.
 """
 
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from steeple.hub import SLOW_CONSUMER
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import Outbound
 from steeple.types import new_id
+from steeple.web.security_headers import EVERY_RESPONSE
+from steeple.web.socket_cap import SocketCap
 from steeple.web.socket_edge import ABORT_AFTER, SocketLifecycle
 
 _CLOSE = object()
@@ -67,13 +73,45 @@ class AsgiSocket:
 
 
 async def serve_asgi_socket(
-    lifecycle: SocketLifecycle, buffer_limit: int, scope: Scope, receive: Receive, send: Send
+    lifecycle: SocketLifecycle,
+    buffer_limit: int,
+    cap: SocketCap,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
 ) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
     client = scope.get("client") or ("", 0)
-    socket = AsgiSocket(send, client[0], buffer_limit)
+    forwarded = b", ".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
+    address = cap.admit(client[0], forwarded.decode("latin-1") or None)
+    if address is None:
+        await _refuse(send, HTTPStatus.TOO_MANY_REQUESTS, cap.refusal())
+        return
+    try:
+        await _serve(lifecycle, AsgiSocket(send, address, buffer_limit), receive, send)
+    finally:
+        cap.release(address)
+
+
+async def _refuse(send: Send, status: HTTPStatus, problem: str) -> None:
+    """Answer the upgrade request with an HTTP error (the ASGI denial-response extension)."""
+    body = orjson.dumps({"error": problem})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+        *EVERY_RESPONSE,
+    ]
+    await send(
+        {"type": "websocket.http.response.start", "status": status.value, "headers": headers}
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+async def _serve(
+    lifecycle: SocketLifecycle, socket: AsgiSocket, receive: Receive, send: Send
+) -> None:
+    await send({"type": "websocket.accept"})
     lifecycle.opened(socket)
     writer = asyncio.create_task(socket.write_loop())
     reader = asyncio.create_task(_answer_inbound(socket, receive))

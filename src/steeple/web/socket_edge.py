@@ -5,22 +5,32 @@ The handshake and inbound frames are parsed by websockets' sans-I/O
 one socket during one event-loop iteration leaves in a single ``write``: the per-frame
 cost of fan-out is the system call, so batching is what makes it fast.
 permessage-deflate is never negotiated (it would cost a compression per recipient).
+
+Limits (PROTOCOL.md section 5.6): the handshake must complete within
+``handshake_timeout`` seconds (408, then the connection is closed), an address holding
+its share of sockets is refused with 429 (``SocketCap``), and an inbound message larger
+than ``INBOUND_LIMIT`` closes the socket with 1009.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 from typing import Protocol, cast
 
+import orjson
+from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
 from steeple.hub import SLOW_CONSUMER, Hub, Socket
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.types import new_id
+from steeple.web.security_headers import EVERY_RESPONSE
+from steeple.web.socket_cap import SocketCap
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +85,7 @@ class EdgeSocket(asyncio.Protocol):
 
     __slots__ = (
         "_awaiting_pong",
+        "_deadline",
         "_edge",
         "_pending",
         "_pending_bytes",
@@ -92,6 +103,7 @@ class EdgeSocket(asyncio.Protocol):
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._awaiting_pong = False
+        self._deadline: asyncio.TimerHandle | None = None
         self.socket_id = new_id()
         self.address = ""
         self.open = False
@@ -102,6 +114,10 @@ class EdgeSocket(asyncio.Protocol):
         peer = self._transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else ""
         self._ws = ServerProtocol(max_size=INBOUND_LIMIT)
+        # A peer that sends half a handshake, or nothing, would hold a descriptor forever.
+        self._deadline = self._edge.loop.call_later(
+            self._edge.handshake_timeout, self._handshake_timed_out
+        )
 
     def data_received(self, data: bytes) -> None:
         ws = self._ws
@@ -126,19 +142,45 @@ class EdgeSocket(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._end_deadline()
         self._transport = None
         self._pending = []
         if self.open:
             self.open = False
+            self._edge.cap.release(self.address)
             self._edge.lifecycle.closed(self.socket_id)
 
     def _handshake(self, ws: ServerProtocol, request: Request) -> None:
+        self._end_deadline()
         response = ws.accept(request)
+        if response.status_code == 101:
+            forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+            admitted = self._edge.cap.admit(self.address, forwarded)
+            if admitted is None:
+                response = refusal(HTTPStatus.TOO_MANY_REQUESTS, self._edge.cap.refusal())
+            else:
+                self.address = admitted
         response.headers["Server"] = "steeple"
         ws.send_response(response)
         if response.status_code == 101:
             self.open = True
             self._edge.lifecycle.opened(self)
+
+    def _handshake_timed_out(self) -> None:
+        self._deadline = None
+        ws = self._ws
+        if ws is None or self._transport is None:
+            return
+        problem = (
+            f"the WebSocket handshake did not complete within {self._edge.handshake_timeout:g} s"
+        )
+        ws.send_response(refusal(HTTPStatus.REQUEST_TIMEOUT, problem))
+        self._queue_protocol_output(ws)
+
+    def _end_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     def _queue_protocol_output(self, ws: ServerProtocol) -> None:
         for chunk in ws.data_to_send():
@@ -199,12 +241,34 @@ class EdgeSocket(asyncio.Protocol):
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
 
+def refusal(status: HTTPStatus, problem: str) -> Response:
+    """A handshake answer other than 101, with the JSON body every 4xx of Steeple has."""
+    body = orjson.dumps({"error": problem})
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *((name.decode(), value.decode()) for name, value in EVERY_RESPONSE),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
 class SocketEdge:
     """Owns the listener; hands sockets to the hub and tells ``events`` of opens and closes."""
 
-    def __init__(self, lifecycle: SocketLifecycle, buffer_limit: int) -> None:
+    def __init__(
+        self,
+        lifecycle: SocketLifecycle,
+        buffer_limit: int,
+        cap: SocketCap,
+        handshake_timeout: float,
+    ) -> None:
         self.lifecycle = lifecycle
         self.buffer_limit = buffer_limit
+        self.cap = cap
+        self.handshake_timeout = handshake_timeout
         self.loop = asyncio.get_running_loop()
         self.batcher = WriteBatcher(self.loop)
         self._server: asyncio.Server | None = None
