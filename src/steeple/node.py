@@ -25,17 +25,23 @@ from steeple.delivery.local import LocalDelivery
 from steeple.errors import ConfigError
 from steeple.hub import Hub
 from steeple.presence import Attendance
+from steeple.push.vapid import web_push_keys
 from steeple.services.alerts import Alerts, SocketSink
 from steeple.services.connections import ConnectionService
 from steeple.services.context import Context
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService
+from steeple.services.devices import DeviceService
 from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
 from steeple.services.notifications import NotificationService
+from steeple.services.person_notifications import PersonNotifications
+from steeple.services.preferences import PreferenceService
 from steeple.services.private_messages import PrivateMessageService
+from steeple.services.reach import SocketReach
 from steeple.services.reactions import ReactionService
+from steeple.services.web_push import WebPushService
 from steeple.settings import Settings
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
@@ -46,13 +52,17 @@ from steeple.web.routes import (
     connections,
     content,
     conversations,
+    devices,
     messages,
     moderation,
     notifications,
     pages,
+    person_notifications,
+    preferences,
     private_messages,
     reactions,
     system,
+    web_push,
 )
 from steeple.web.socket_edge import SocketEdge, SocketLifecycle
 
@@ -101,6 +111,14 @@ class Services:
         self.reactions = ReactionService(ctx, self.conversations)
         self.moderation = ModerationService(ctx)
         self.host_chat = HostChatService(ctx)
+        self.person_notifications = PersonNotifications(
+            ctx, self.alerts, SocketReach(ctx.store, ctx.delivery)
+        )
+        self.preferences = PreferenceService(ctx)
+        self.devices = DeviceService(ctx)
+        self.web_push = WebPushService(
+            ctx, self.devices, web_push_keys(ctx.settings.vapid_private_key)
+        )
         self.messages.guards.append(self.moderation.guard)
         self.messages.listeners += [
             self.private_messages.after_message,
@@ -184,6 +202,10 @@ class Node:
         reactions.register(self.router, s.reactions)
         moderation.register(self.router, s.moderation)
         content.register(self.router, s.host_chat)
+        person_notifications.register(self.router, s.person_notifications)
+        preferences.register(self.router, s.preferences)
+        web_push.register(self.router, s.web_push)
+        devices.register(self.router, s.devices)
         Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry).set_function(
             lambda: len(self.hub)
         )
