@@ -38,7 +38,8 @@ def _paths(node: Node) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("signed_in", [False, True])
 async def test_no_route_answers_5xx_to_garbage(node: Node, signed_in: bool) -> None:
-    headers = auth("CH1", "P1", permissions=["Content__Edit", "Chat__Host"]) if signed_in else {}
+    permissions = ["Content__Edit", "Chat__Host", "Messaging__Admin"]
+    headers = auth("CH1", "P1", permissions=permissions) if signed_in else {}
     headers["content-type"] = "application/json"
     async with httpx.AsyncClient(base_url=node.http_url, timeout=10) as client:
         for method, path in _paths(node):

@@ -1,4 +1,4 @@
-"""``steeple serve | migrate | token | chat``: parse arguments, then delegate."""
+"""``steeple serve | migrate | token | vapid | chat``: parse arguments, then delegate."""
 
 from __future__ import annotations
 
@@ -150,6 +150,18 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def vapid(args: argparse.Namespace) -> int:
+    """A new VAPID key pair for web push; only the private key is configured."""
+    from steeple.push.vapid import VapidKeys
+
+    keys = VapidKeys.generate()
+    print(f"public key:  {keys.public_key_b64}")
+    print(f"private key: {keys.private_key_b64}")
+    print("set on every node (the public key is derived from it):")
+    print(f"VAPID_PRIVATE_KEY={keys.private_key_b64}")
+    return 0
+
+
 def chat(args: argparse.Namespace) -> int:
     from steeple.client.errors import ClientError
     from steeple.client.terminal import ChatOptions, run_chat
@@ -201,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leader-group", action="append", default=[])
     p.add_argument("--hours", type=int, default=24)
     p.set_defaults(func=token)
+    p = commands.add_parser("vapid", help="print a new VAPID key pair for web push")
+    p.set_defaults(func=vapid)
     p = commands.add_parser("chat", help="chat in a room from the terminal")
     p.add_argument("--url", default="http://localhost:8084", help="the node's HTTP URL")
     p.add_argument("--socket-url", help="WebSocket URL (default ws://<host of --url>:8087)")

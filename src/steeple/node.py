@@ -25,20 +25,26 @@ from steeple.delivery.local import LocalDelivery
 from steeple.errors import ConfigError
 from steeple.hub import Hub
 from steeple.presence import Attendance
+from steeple.push.vapid import web_push_keys
 from steeple.services.alerts import Alerts, SocketSink
 from steeple.services.connections import ConnectionService
 from steeple.services.context import Context
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService
+from steeple.services.devices import DeviceService
 from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
 from steeple.services.notifications import NotificationService
 from steeple.services.post_ledger import ledger_for
+from steeple.services.person_notifications import PersonNotifications
+from steeple.services.preferences import PreferenceService
 from steeple.services.private_messages import PrivateMessageService
+from steeple.services.reach import SocketReach
 from steeple.services.reactions import ReactionService
 from steeple.services.room_settings import RoomSettingsService
 from steeple.services.signed_in_names import SignedInNames
+from steeple.services.web_push import WebPushService
 from steeple.settings import Settings
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
@@ -50,14 +56,18 @@ from steeple.web.routes import (
     connections,
     content,
     conversations,
+    devices,
     messages,
     moderation,
     notifications,
     pages,
+    person_notifications,
+    preferences,
     private_messages,
     reactions,
     room_settings,
     system,
+    web_push,
 )
 from steeple.web.security_headers import SecurityHeaders
 from steeple.web.socket_cap import SocketCap
@@ -112,6 +122,15 @@ class Services:
         self.room_settings = RoomSettingsService(ctx, self.conversations, ledger_for(ctx.settings))
         # Slow mode records the post it lets through, so it goes after guards that refuse.
         self.messages.guards += [self.moderation.guard, self.room_settings.guard]
+        self.person_notifications = PersonNotifications(
+            ctx, self.alerts, SocketReach(ctx.store, ctx.delivery)
+        )
+        self.preferences = PreferenceService(ctx)
+        self.devices = DeviceService(ctx)
+        self.web_push = WebPushService(
+            ctx, self.devices, web_push_keys(ctx.settings.vapid_private_key)
+        )
+
         self.messages.listeners += [
             self.private_messages.after_message,
             self.notifications.after_message,
@@ -201,6 +220,10 @@ class Node:
         reactions.register(self.router, s.reactions)
         moderation.register(self.router, s.moderation)
         content.register(self.router, s.host_chat)
+        person_notifications.register(self.router, s.person_notifications)
+        preferences.register(self.router, s.preferences)
+        web_push.register(self.router, s.web_push)
+        devices.register(self.router, s.devices)
         Gauge("steeple_sockets", "Open sockets on this node", registry=self.registry).set_function(
             lambda: len(self.hub)
         )

@@ -57,6 +57,8 @@ class Settings:
     aws_concurrency: int = 32
     aws_timeout: float = 5.0
     migrate_on_start: bool = True
+    vapid_private_key: str = field(default="", repr=False)
+    vapid_subject: str = "mailto:admin@localhost"
     generated: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -85,6 +87,8 @@ class Settings:
         self._validate_limits()
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ConfigError("VAPID_SUBJECT must be a mailto: or https:// URL (RFC 8292)")
         if self.delivery_provider == "aws":
             self._validate_aws()
         if self.delivery_provider == "redis":
@@ -142,6 +146,8 @@ class Settings:
             "max_sockets_per_address": _int(env, "MAX_SOCKETS_PER_ADDRESS", 500),
             "handshake_timeout": _float(env, "HANDSHAKE_TIMEOUT", 10.0),
             "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
+            "vapid_private_key": env.get("VAPID_PRIVATE_KEY", ""),
+            "vapid_subject": env.get("VAPID_SUBJECT") or "mailto:admin@localhost",
         }
         values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)

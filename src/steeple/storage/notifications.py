@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.storage.private_messages import PM_CONTENT_TYPE
-from steeple.storage.rows import Row, as_rows
+from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import notifications as t
 from steeple.storage.schema import private_messages
 
@@ -62,6 +62,16 @@ class NotificationRepository:
     async def delete_for(self, church_id: str, person_id: str) -> int:
         async with self._engine.begin() as db:
             return (await db.execute(delete(t).where(_general(church_id, person_id)))).rowcount
+
+    async def get(self, church_id: str, notification_id: str) -> Row | None:
+        query = select(t).where(t.c.churchId == church_id, t.c.id == notification_id)
+        async with self._engine.connect() as db:
+            return as_row((await db.execute(query)).first())
+
+    async def delete(self, church_id: str, notification_id: str) -> int:
+        query = delete(t).where(t.c.churchId == church_id, t.c.id == notification_id)
+        async with self._engine.begin() as db:
+            return (await db.execute(query)).rowcount
 
     async def counts(self, church_id: str, person_id: str) -> dict[str, int]:
         """``{notificationCount, pmCount}`` as ``GET /notifications/unreadCount`` answers."""

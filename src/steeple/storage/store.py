@@ -8,10 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from steeple.storage.blocked_ips import BlockedIpRepository
 from steeple.storage.connections import ConnectionRepository
 from steeple.storage.conversations import ConversationRepository
+from steeple.storage.delivery_logs import DeliveryLogRepository
+from steeple.storage.devices import DeviceRepository
 from steeple.storage.engine import create_engine, migrate
 from steeple.storage.group_commit import GroupCommit
 from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
+from steeple.storage.preferences import PreferenceRepository
 from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
 from steeple.storage.room_settings import RoomSettingsRepository
@@ -30,6 +33,9 @@ class Store:
         self.reactions = ReactionRepository(engine)
         self.notifications = NotificationRepository(engine)
         self.room_settings = RoomSettingsRepository(engine)
+        self.devices = DeviceRepository(engine)
+        self.preferences = PreferenceRepository(engine)
+        self.delivery_logs = DeliveryLogRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -1,0 +1,1 @@
+"""Web push and mobile push: keys, subscriptions, and (later) sending."""

@@ -1,0 +1,160 @@
+"""Notifications addressed by person and by id, and the ones an administrator raises.
+
+``create`` and ``sendTest`` deliver the way every notification is delivered: fresh
+counts to each sink of :class:`~steeple.services.alerts.Alerts` (today the person's
+``alerts`` sockets; push joins as another sink). A socket delivery they make is
+written to ``deliveryLogs``, so support can see whether a test reached anyone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steeple import validation
+from steeple.auth.principal import MESSAGING_ADMIN, Principal
+from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.services.alerts import Alerts
+from steeple.services.context import Context
+from steeple.services.notifications import NOTIFICATION_CONTENT
+from steeple.services.ownership import owner_or
+from steeple.services.preference_catalogue import BY_KEY
+from steeple.services.reach import SocketReach
+from steeple.storage.private_messages import PM_CONTENT_TYPE
+from steeple.storage.rows import Row
+from steeple.types import ID_LENGTH, is_valid_id, new_id
+
+MAX_MESSAGE = 2000
+MAX_LINK = 100
+SOCKET = "socket"
+TEST_TITLE = "Test notification"
+
+
+class PersonNotifications:
+    def __init__(self, ctx: Context, alerts: Alerts, reach: SocketReach) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._alerts = alerts
+        self._reach = reach
+
+    async def for_person(self, principal: Principal, church_id: str, person_id: str) -> list[Row]:
+        if not owner_or(principal, church_id, person_id, MESSAGING_ADMIN):
+            raise Unauthorized()
+        return await self._store.notifications.for_person(church_id, person_id)
+
+    async def get(self, principal: Principal, church_id: str, notification_id: str) -> Row:
+        return await self._owned(principal, church_id, notification_id)
+
+    async def delete(self, principal: Principal, church_id: str, notification_id: str) -> None:
+        row = await self._owned(principal, church_id, notification_id)
+        deleted = await self._store.notifications.delete(church_id, notification_id)
+        if deleted and row.get("isNew"):  # the owner's other tabs keep their counts right
+            await self._alerts.tell(church_id, row["personId"])
+
+    async def _owned(self, principal: Principal, church_id: str, notification_id: str) -> Row:
+        if not principal.in_church(church_id):
+            raise Unauthorized()
+        row = await self._store.notifications.get(church_id, notification_id)
+        if row is None:
+            raise NotFound(f"notification {notification_id} not found")
+        if not owner_or(principal, church_id, row["personId"], MESSAGING_ADMIN):
+            raise Unauthorized()
+        return row
+
+    # --- raised by an administrator -----------------------------------------------------
+
+    async def create(self, principal: Principal, body: Any) -> list[Row]:
+        """``{peopleIds, contentType, contentId, message, link?}`` -> one new row each."""
+        church_id = _admin(principal)
+        entry = validation.an_object(body)
+        people = _people(entry.get("peopleIds"))
+        template = _template(entry)
+        reached = {p for p in people if await self._reach.has_socket(church_id, p)}
+        rows = [
+            {
+                **template,
+                "id": new_id(),
+                "churchId": church_id,
+                "personId": person_id,
+                "timeSent": self._ctx.clock.now(),
+                "isNew": True,
+                "deliveryMethod": SOCKET if person_id in reached else None,
+                "triggeredByPersonId": principal.person_id or None,
+            }
+            for person_id in people
+        ]
+        await self._store.notifications.add(rows)
+        for row in rows:
+            await self._alerts.tell(church_id, row["personId"], title=row["message"])
+        await self._log([r for r in rows if r["personId"] in reached])
+        return rows
+
+    async def send_test(self, principal: Principal, body: Any) -> dict[str, Any]:
+        """Nudge one person's screens; say how it reached them (``""``: it did not)."""
+        church_id = _admin(principal)
+        entry = validation.an_object(body)
+        person_id = validation.identifier(entry, "personId", max_length=ID_LENGTH)
+        title = validation.text(entry, "title", required=False, default=TEST_TITLE)
+        reached = await self._reach.has_socket(church_id, person_id)
+        await self._alerts.tell(church_id, person_id, title=title)
+        if reached:
+            test = {"churchId": church_id, "personId": person_id, "contentType": "test"}
+            await self._log([{**test, "contentId": None}])
+        return {"method": SOCKET if reached else "", "success": True}
+
+    async def _log(self, deliveries: list[Row]) -> None:
+        now = self._ctx.clock.now()
+        await self._store.delivery_logs.add(
+            [
+                {
+                    "id": new_id(),
+                    "churchId": row["churchId"],
+                    "personId": row["personId"],
+                    "contentType": row["contentType"],
+                    "contentId": row["contentId"],
+                    "deliveryMethod": SOCKET,
+                    "success": True,
+                    "errorMessage": None,
+                    "deliveryAddress": None,
+                    "attemptTime": now,
+                }
+                for row in deliveries
+            ]
+        )
+
+
+def _admin(principal: Principal) -> str:
+    if not principal.can(MESSAGING_ADMIN):
+        raise Unauthorized()
+    return principal.church_id
+
+
+def _people(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise BadRequest("'peopleIds' must be a non-empty array of person ids")
+    if len(value) > validation.MAX_BATCH:
+        raise BadRequest(f"'peopleIds' may hold at most {validation.MAX_BATCH} ids")
+    for person_id in value:
+        if not is_valid_id(person_id, ID_LENGTH):
+            raise BadRequest(f"'peopleIds' holds {str(person_id)[:20]!r}, not a person id")
+    return list(dict.fromkeys(value))
+
+
+def _template(entry: dict[str, Any]) -> Row:
+    """The columns every created row shares, checked."""
+    content_type = validation.text(
+        entry, "contentType", required=False, max_length=NOTIFICATION_CONTENT
+    )
+    if content_type == PM_CONTENT_TYPE:  # those rows are the private-message bookkeeping
+        raise BadRequest(f"'contentType' may not be {PM_CONTENT_TYPE!r}")
+    category = validation.text(entry, "category", required=False, max_length=45)
+    if category and category not in BY_KEY:
+        raise BadRequest(f"'category' must be one of {', '.join(BY_KEY)}")
+    return {
+        "contentType": content_type,
+        "contentId": validation.text(
+            entry, "contentId", required=False, max_length=NOTIFICATION_CONTENT
+        ),
+        "message": validation.text(entry, "message", max_length=MAX_MESSAGE),
+        "link": validation.text(entry, "link", required=False, max_length=MAX_LINK) or None,
+        "category": category or None,
+    }

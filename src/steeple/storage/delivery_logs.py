@@ -1,0 +1,34 @@
+"""One row per attempt to reach a person (socket, push, web push), for support and audit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from steeple.storage.rows import Row, as_rows
+from steeple.storage.schema import delivery_logs as t
+
+DEFAULT_LIMIT = 100
+
+
+class DeliveryLogRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(self, rows: list[Row]) -> None:
+        if rows:
+            async with self._engine.begin() as db:
+                await db.execute(t.insert(), rows)
+
+    async def for_person(
+        self, church_id: str, person_id: str, limit: int = DEFAULT_LIMIT
+    ) -> list[Row]:
+        """The person's latest attempts, newest first."""
+        query = (
+            select(t)
+            .where(t.c.churchId == church_id, t.c.personId == person_id)
+            .order_by(t.c.attemptTime.desc(), t.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as db:
+            return as_rows(await db.execute(query))
