@@ -36,8 +36,8 @@ from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
 from steeple.services.notifications import NotificationService
-from steeple.services.post_ledger import ledger_for
 from steeple.services.person_notifications import PersonNotifications
+from steeple.services.post_ledger import ledger_for
 from steeple.services.preferences import PreferenceService
 from steeple.services.private_messages import PrivateMessageService
 from steeple.services.reach import SocketReach

@@ -171,7 +171,9 @@ UPDATERS: dict[str, frozenset[str]] = {
 # Section 4 ``POST /conversations`` without ``id``, following 5.3 for group rooms.
 CREATORS: dict[str, frozenset[str]] = {
     "group": GROUP_READERS,
-    "announcement": GROUP_LEADERS,
+    # 5.3: announcements need a leader; Content__Edit's bypass is of the feed
+    # switches, not of the leader rule, so an editor who does not lead may not.
+    "announcement": frozenset({"group_leader"}),
 }
 
 # Which table each route follows, and the kinds the route applies to.

@@ -203,6 +203,14 @@ class ConversationService:
     async def for_content(
         self, principal: Principal, church_id: str, content_type: str, content_id: str
     ) -> list[Row]:
+        """Conversations of a piece of content; 401 for a caller who may not read that
+        content (another church's included), not an empty list."""
+        # A private thread is judged per row, on its thread.
+        per_row = content_type == access.PRIVATE_MESSAGE and principal.in_church(church_id)
+        if not per_row and not access.can_read_content(
+            principal, church_id, content_type, content_id
+        ):
+            raise Unauthorized()
         rows = await self._store.conversations.for_content(church_id, content_type, content_id)
         return [r for r in rows if access.can_read(principal, r, await self.thread(r))]
 
