@@ -148,7 +148,6 @@ ODD_PATHS = [
     "/connections/CH1/%F0%9F%98%80",
     "/conversations/CH1/%20",
     "/conversations/messages/group/G1?page=-1",
-    "/conversations/messages/group/G1?limit=ten",
     "/conversations/timeline/ids?ids=a,../b",
     "/conversations/current/CH1/streamingLive/" + "s" * 12,
     "/conversations/current/CH1/streamingLive/a%2Fb",

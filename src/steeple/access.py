@@ -25,6 +25,11 @@ Conversation = Mapping[str, Any]
 Thread = Collection[str] | None
 
 LIVE = "streamingLive"
+FREESHOW = "freeshow"
+"""FreeShow's team-sync rooms: anonymous-public like a live stream (PROTOCOL.md 5.2)."""
+ANONYMOUS_PUBLIC_TYPES = (LIVE, FREESHOW)
+WORKFLOW_CARD = "workflowCard"
+TASKS_VIEW = "Tasks__View"
 LIVE_HOST = "streamingLiveHost"
 GROUP_TYPES = ("group", "groupAnnouncement")
 NOTES_TYPES = ("person", "personConfidential")
@@ -34,7 +39,7 @@ CONTENT_ROOM_PREFIX = "content-"
 
 def is_anonymous_public(conversation: Conversation) -> bool:
     return (
-        conversation.get("contentType") == LIVE
+        conversation.get("contentType") in ANONYMOUS_PUBLIC_TYPES
         and conversation.get("visibility") == "public"
         and bool(conversation.get("allowAnonymousPosts"))
     )
@@ -60,6 +65,9 @@ def can_read(principal: Principal, conversation: Conversation, thread: Thread = 
         return is_group_member(principal, content_id)
     if content_type == LIVE_HOST:
         return principal.can(CHAT_HOST)
+    if content_type == WORKFLOW_CARD:
+        # Steeple holds no task data: the permission is the only way in.
+        return principal.can(TASKS_VIEW)
     return True
 
 
@@ -194,7 +202,7 @@ def can_read_content(
     principal: Principal, church_id: str, content_type: str, content_id: str
 ) -> bool:
     """May the caller read conversations of this content (the synthetic room rule)."""
-    if content_type == LIVE:
+    if content_type in ANONYMOUS_PUBLIC_TYPES:
         return True
     probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
     return can_read(principal, probe)

@@ -193,7 +193,7 @@ async def test_bad_input_is_a_4xx_with_json(http: httpx.AsyncClient) -> None:
                 json=[{"toPersonId": "P2", "conversationId": "nosuchconv"}],
                 headers=me,
             ),
-            404,
+            401,  # PROTOCOL.md r2: a missing conversation is a denial
         ),
         (
             await http.post(

@@ -134,4 +134,42 @@ async def test_timestamps_and_text_round_trip_exactly(store: Store) -> None:
     assert found["timeUpdated"] == at(999, microseconds=1)
     assert (found["content"], found["displayName"]) == ("edited 🙏", "Pat Edited")
     assert await store.messages.get(row["id"], "CH2") is None
-    assert await store.messages.posters(room["id"]) == {"P1"}
+    assert await store.messages.subscribers(room["id"]) == {"P1"}
+
+
+def _switch(room: dict[str, Any], sent: Any, person: str, content: str, **fields: Any) -> Any:
+    return message(room, sent, content, personId=person, messageType="subscription", **fields)
+
+
+async def test_subscribers_are_people_whose_latest_message_is_not_off(store: Store) -> None:
+    room, other = await _room(store), await _room(store)
+    await store.messages.add(
+        [
+            message(room, at(1), personId="P1"),  # posted: subscribed
+            message(room, at(1), personId="P2"),
+            _switch(room, at(2), "P2", "off"),  # posted, then muted
+            _switch(room, at(3), "P3", "on"),  # never posted, switched on
+            _switch(room, at(1), "P4", "off"),
+            message(room, at(4), personId="P4"),  # muted, then posted again
+            _switch(room, at(1), "P5", "on"),
+            _switch(room, at(2), "P5", "off"),  # on, then off
+            message(room, at(5), personId=None),  # anonymous posts subscribe nobody
+            message(other, at(9), personId="P6"),  # another conversation
+        ]
+    )
+    assert await store.messages.subscribers(room["id"]) == {"P1", "P3", "P4"}
+
+
+async def test_subscribers_break_same_time_ties_by_id(store: Store) -> None:
+    room = await _room(store)
+    same = at(7)
+    await store.messages.add(
+        [
+            message(room, same, personId="P1", id="a0000000000"),
+            _switch(room, same, "P1", "off", id="b0000000000"),  # the later of the two
+            _switch(room, same, "P2", "off", id="a0000000001"),
+            message(room, same, personId="P2", id="b0000000001"),
+        ]
+    )
+    assert await store.messages.subscribers(room["id"]) == {"P2"}
+    assert await store.messages.subscribers("nothing-here") == set()

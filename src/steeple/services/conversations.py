@@ -94,9 +94,9 @@ class ConversationService:
     async def current(
         self, principal: Principal, church_id: str, content_type: str, content_id: str
     ) -> Row:
-        if content_type == access.LIVE:
+        if content_type in access.ANONYMOUS_PUBLIC_TYPES:
             if len(content_id) > ID_LENGTH:
-                raise BadRequest("a streamingLive contentId is at most 11 characters")
+                raise BadRequest(f"a {content_type} contentId is at most 11 characters")
             validation.path_id(content_id, "contentId")
             return await self._get_or_create(church_id, content_type, content_id, public=True)
         if not principal.in_church(church_id):

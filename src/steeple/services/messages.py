@@ -56,21 +56,31 @@ class MessageService:
             if message_id:
                 edits.append(await self._edit_draft(principal, message_id, entry))
                 continue
-            conversation = await self._postable(principal, principal.church_id, entry, address)
+            conversation = await self._postable(
+                principal, principal.church_id, entry, address, missing=Unauthorized()
+            )
+            entry = {**entry, "displayName": author_name(principal) or entry.get("displayName")}
             drafts.append((self._draft(principal, conversation, entry), conversation))
         saved = await self._save(principal, drafts)
         return saved + [await self._apply_edit(m) for m in edits]
 
     async def _postable(
-        self, principal: Principal, church_id: str, entry: dict[str, Any], address: str
+        self,
+        principal: Principal,
+        church_id: str,
+        entry: dict[str, Any],
+        address: str,
+        missing: Exception | None = None,
     ) -> Row:
+        """The conversation an entry may be posted to; ``missing`` is raised when it is
+        not in ``church_id`` (``POST /messages`` answers 401 there, PROTOCOL.md 4)."""
         conversation_id = validation.identifier(entry, "conversationId")
         validation.text(entry, "content", max_length=validation.MAX_CONTENT)
         validation.text(entry, "displayName", required=False, max_length=validation.MAX_NAME)
         validation.text(entry, "messageType", required=False, max_length=45)
         conversation = await self._conversations.find(conversation_id)
         if conversation is None or conversation["churchId"] != church_id:
-            raise NotFound("conversation not found")
+            raise missing or NotFound("conversation not found")
         if not await self._conversations.may_post(principal, conversation):
             raise Unauthorized()
         for guard in self.guards:
@@ -149,6 +159,10 @@ class MessageService:
         await self._ctx.publish(
             (message["churchId"], message["conversationId"]), "message", message
         )
+        # Watchers of the content see the change; an edit notifies nobody (PROTOCOL.md 4).
+        conversation = await self._conversations.find(message["conversationId"])
+        if conversation is not None:
+            await self._conversations.announce_message(conversation)
         return message
 
     # --- reading -----------------------------------------------------------------------------
@@ -211,3 +225,11 @@ class MessageService:
         await self._postable(principal, principal.church_id, draft, address)
         await self._save(principal, [(self._draft(principal, conversation, draft), conversation)])
         return conversation
+
+
+def author_name(principal: Principal) -> str:
+    """The token's "First Last" with blank parts dropped; "" when the token has no name."""
+    if not principal.authenticated:
+        return ""
+    parts = (principal.first_name.strip(), principal.last_name.strip())
+    return " ".join(part for part in parts if part)

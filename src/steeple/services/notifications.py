@@ -1,4 +1,9 @@
-"""Notifications: prior posters hear about new messages; the bell's list and counts.
+"""Notifications: a conversation's subscribers hear about new messages; the bell's
+list and counts.
+
+A subscriber is a person whose latest message in the conversation is an ordinary
+post or a ``subscription`` switch other than ``"off"`` (PROTOCOL.md 7), so "mute this
+thread" mutes it. Switches themselves notify nobody.
 
 Live-stream rooms never notify (a Sunday chat would page everyone who ever said
 hello), and private-message threads are handled by
@@ -12,12 +17,13 @@ from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
+from steeple.storage.messages import SUBSCRIPTION
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import new_id
 
 NOTIFICATION_CONTENT = 45
-SILENT_TYPES = frozenset({access.LIVE, access.LIVE_HOST, PM_CONTENT_TYPE})
+SILENT_TYPES = frozenset({access.LIVE, access.FREESHOW, access.LIVE_HOST, PM_CONTENT_TYPE})
 
 
 class NotificationService:
@@ -29,14 +35,16 @@ class NotificationService:
     # --- after a message (a MessageService listener) -------------------------------------
 
     async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
-        """Notify the conversation's earlier posters."""
+        """Notify the conversation's subscribers."""
         if conversation.get("contentType") in SILENT_TYPES:
             return
-        await self._notify_posters(message, conversation)
+        if message.get("messageType") == SUBSCRIPTION:
+            return
+        await self._notify_subscribers(message, conversation)
 
-    async def _notify_posters(self, message: Row, conversation: Row) -> None:
+    async def _notify_subscribers(self, message: Row, conversation: Row) -> None:
         church_id = conversation["churchId"]
-        people = await self._store.messages.posters(conversation["id"])
+        people = await self._store.messages.subscribers(conversation["id"])
         people.discard(message["personId"])
         if not people:
             return

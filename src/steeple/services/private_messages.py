@@ -18,6 +18,7 @@ from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
+from steeple.storage.messages import SUBSCRIPTION
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, new_id
@@ -49,9 +50,7 @@ class PrivateMessageService:
         self, principal: Principal, to_person: str, conversation_id: str
     ) -> None:
         conversation = await self._store.conversations.get(conversation_id, principal.church_id)
-        if conversation is None:
-            raise NotFound("conversation not found")
-        if conversation["contentType"] != PM_CONTENT_TYPE:
+        if conversation is None or conversation["contentType"] != PM_CONTENT_TYPE:
             raise Unauthorized()
         owner = await self._store.private_messages.for_conversation(conversation_id)
         if owner is not None and {owner["fromPersonId"], owner["toPersonId"]} != {
@@ -166,6 +165,8 @@ class PrivateMessageService:
         """Flag the other person of the thread and tell their ``alerts`` sockets."""
         if conversation.get("contentType") != PM_CONTENT_TYPE:
             return
+        if message.get("messageType") == SUBSCRIPTION:
+            return  # a notification switch notifies nobody (PROTOCOL.md 4)
         await self._flag_recipient(message, conversation)
 
     async def _flag_recipient(self, message: Row, conversation: Row) -> None:

@@ -15,6 +15,9 @@ from steeple.storage.schema import HISTORY_INDEX, conversations, message_reactio
 from steeple.storage.schema import messages as t
 
 _ORDER = (t.c.timeSent, t.c.id)
+SUBSCRIPTION = "subscription"
+"""The messageType of a person's notification switch for a conversation."""
+SUBSCRIPTION_OFF = "off"
 
 
 class MessageRepository:
@@ -82,12 +85,30 @@ class MessageRepository:
         async with self._engine.connect() as db:
             return as_rows(await db.execute(select(t).where(t.c.id.in_(ids))))
 
-    async def posters(self, conversation_id: str) -> set[str]:
-        query = select(t.c.personId).where(
-            t.c.conversationId == conversation_id, t.c.personId.is_not(None)
+    async def subscribers(self, conversation_id: str) -> set[str]:
+        """People whose latest message here is an ordinary one or a ``subscription``
+        message other than ``"off"`` (PROTOCOL.md 7): one window query, so a long
+        thread costs one pass over its messages, not one query per person."""
+        latest = (
+            select(
+                t.c.personId,
+                t.c.messageType,
+                t.c.content,
+                func.row_number()
+                .over(partition_by=t.c.personId, order_by=[t.c.timeSent.desc(), t.c.id.desc()])
+                .label("rank"),
+            )
+            .where(t.c.conversationId == conversation_id, t.c.personId.is_not(None))
+            .subquery()
+        )
+        switched_off = and_(
+            latest.c.messageType == SUBSCRIPTION, latest.c.content == SUBSCRIPTION_OFF
+        )
+        query = select(latest.c.personId).where(
+            latest.c.rank == 1, or_(latest.c.messageType.is_(None), ~switched_off)
         )
         async with self._engine.connect() as db:
-            return set((await db.scalars(query.distinct())).all())
+            return set((await db.scalars(query)).all())
 
     async def delete(self, message: Row) -> None:
         """Delete a message and keep its conversation's stats true."""

@@ -15,6 +15,18 @@ from steeple.web.call import Call
 from steeple.web.router import Router
 
 BASE = "/messaging/conversations"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def page_limit(raw: str | None) -> int:
+    """``limit`` clamped to 1..100; anything that is not a number means the default
+    (PROTOCOL.md 4): ChurchApps clients send what they have and expect a page back."""
+    try:
+        wanted = int(raw or "")
+    except ValueError:
+        return DEFAULT_LIMIT
+    return max(1, min(wanted, MAX_LIMIT))
 
 
 def register(
@@ -55,7 +67,7 @@ def register(
             call.path_id("contentType"),
             call.path_id("contentId"),
             validation.positive_int(call.query("page"), "page", 1, 100_000),
-            validation.positive_int(call.query("limit"), "limit", 20, 200),
+            page_limit(call.query("limit")),
         )
 
     @router.route("GET", BASE + "/timeline/ids", returns_list=True)
