@@ -99,7 +99,9 @@ async def test_freeshow_flow_anonymous_room_team_join_and_json_round_trip(
         )
         assert joined.status_code == 200, joined.text
     content = json.dumps({"action": "SHOW", "data": {"id": "s1", "text": "  Amazing  grace "}})
-    name = "Stage  PC (booth) ✝"
+    # An ordinary printable name (PROTOCOL.md 5.6 only strips control characters and
+    # trims), and JSON content whose inner spacing must survive untouched.
+    name = "Stage PC (booth) ✝ Ünïcode"
     body = [
         {
             "churchId": "CH1",
