@@ -253,7 +253,12 @@ class Node:
             await self.store.migrate()
         await self.delivery.start()
         await self.services.connections.sweep_stale()
-        if not self.settings.self_hosted:
+        # HTTP first: a client whose socket reconnects re-joins its rooms over HTTP at
+        # once, so the socket port must not accept before the HTTP port does.
+        await self._start_http()
+        if self.settings.self_hosted:
+            self.socket_port = self.http_port
+        else:
             self._edge = SocketEdge(
                 self.lifecycle,
                 self.settings.socket_buffer_limit,
@@ -263,9 +268,6 @@ class Node:
             self.socket_port = await self._edge.listen(
                 self.settings.host, self.settings.socket_port
             )
-        await self._start_http()
-        if self.settings.self_hosted:
-            self.socket_port = self.http_port
         self._background = [
             asyncio.create_task(self._every(self.settings.ping_interval, self.hub.heartbeat)),
             asyncio.create_task(

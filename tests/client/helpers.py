@@ -82,3 +82,12 @@ def free_port() -> int:
 
 def contents(snapshot: Any) -> list[str]:
     return [m.content for m in snapshot.messages]
+
+
+async def eventually(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it holds (a deadline, not a sleep as synchronisation)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)

@@ -56,7 +56,11 @@ class Client:
         self.rest = RestClient(url, token, http=http)
         self.socket = Socket(socket_url or default_socket_url(url), backoff=backoff)
         self.subscriptions = Subscriptions(
-            self.socket, self.rest, display_name=display_name, leave_delay=leave_delay
+            self.socket,
+            self.rest,
+            display_name=display_name,
+            leave_delay=leave_delay,
+            retry=backoff,
         )
         self.conversations = ConversationStore(
             self.socket, self.subscriptions, self.rest, retain=retained_messages

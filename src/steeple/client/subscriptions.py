@@ -5,7 +5,13 @@ Each :meth:`Subscriptions.join` takes a reference; only the first one posts a
 connection row, and only dropping the last one removes it, ``leave_delay`` later,
 so a component that re-renders (leave, join) costs no traffic at all. Joins made
 before the socket has an id are posted when it arrives, and every active room is
-posted again, once, for each new socketId after a reconnect.
+posted again for each new socketId after a reconnect.
+
+A join that fails for a reason that passes (a 5xx, a 429, a refused or broken
+connection) is retried with capped, full-jitter backoff until it succeeds, the room
+is left, or a new socketId supersedes it: one failed re-join must not leave a client
+deaf. A refusal that retrying cannot fix (a 400, a 401) is not retried; for "not an
+open socket" the socket is gone and its successor's socketId posts the room again.
 
 The server's row for a room is per socketId, so each room remembers which socketId
 it was posted for; a row for a dead socket needs no DELETE (the server dropped it
@@ -19,7 +25,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from steeple.client.errors import ApiError, ClientError
+from steeple.client.backoff import Backoff
+from steeple.client.errors import ApiError, ClientError, TooManyRequestsError
 from steeple.client.models import Frame
 from steeple.client.rest import RestClient
 from steeple.client.socket import DISCONNECT, Socket
@@ -40,23 +47,51 @@ class _Membership:
     leave_timer: asyncio.TimerHandle | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    retry: asyncio.Task[None] | None = None
+    """The loop re-posting a failed join, if one is running."""
 
     def cancel_leave(self) -> None:
         if self.leave_timer is not None:
             self.leave_timer.cancel()
             self.leave_timer = None
 
+    def cancel_retry(self) -> None:
+        if self.retry is not None and self.retry is not asyncio.current_task():
+            self.retry.cancel()
+        self.retry = None
+
+
+def _worth_retrying(exc: ClientError) -> bool:
+    """Failures that pass by themselves: the server was unreachable, busy or over a limit."""
+    if not isinstance(exc, ApiError):
+        return True
+    return exc.status == 429 or exc.status >= 500
+
+
+def _server_hint(exc: ClientError) -> float:
+    """The wait a 429 asks for (``Retry-After``), else nothing."""
+    if isinstance(exc, TooManyRequestsError) and exc.retry_after:
+        return float(exc.retry_after)
+    return 0.0
+
 
 class Subscriptions:
     """Rooms keyed ``(churchId, conversationId)``, each with a reference count."""
 
     def __init__(
-        self, socket: Socket, rest: RestClient, *, display_name: str = "", leave_delay: float = 0.3
+        self,
+        socket: Socket,
+        rest: RestClient,
+        *,
+        display_name: str = "",
+        leave_delay: float = 0.3,
+        retry: Backoff | None = None,
     ) -> None:
         self.display_name = display_name
         self._socket = socket
         self._rest = rest
         self._leave_delay = leave_delay
+        self._retry = retry or Backoff(base=0.5, cap=15.0)
         self._rooms: dict[Room, _Membership] = {}
         self._posting: list[RoomListener] = []
         self._joined: list[RoomListener] = []
@@ -71,8 +106,9 @@ class Subscriptions:
         """Take a reference to the room; the first one posts the connection.
 
         Returns once the row is posted, or at once if the socket has no id yet (it
-        is posted when the id arrives). A denial (:class:`ApiError`) drops the
-        reference and is raised; a transport failure keeps it for the next socketId.
+        is posted when the id arrives). A refusal that retrying cannot fix (a 4xx
+        other than 429) drops the reference and is raised; a failure that passes
+        keeps it and is retried in the background (:meth:`joined` waits for it).
         """
         room = (church_id, conversation_id)
         membership = self._rooms.setdefault(room, _Membership())
@@ -97,6 +133,7 @@ class Subscriptions:
         membership.refs -= 1
         if membership.refs == 0:
             membership.ready.clear()
+            membership.cancel_retry()
             membership.leave_timer = asyncio.get_running_loop().call_later(
                 self._leave_delay, lambda: self._tasks.spawn(self._leave_now(room, membership))
             )
@@ -135,11 +172,26 @@ class Subscriptions:
         self._socket.remove_handler(DISCONNECT, self._handler_id)
         for membership in self._rooms.values():
             membership.cancel_leave()
+            membership.cancel_retry()
         await self._tasks.cancel_all()
 
     # --- posting and leaving --------------------------------------------------------------
 
     async def _post(self, room: Room, membership: _Membership) -> None:
+        """Post the room for the current socket; a passing failure starts the retry loop."""
+        socket_id = self._socket.socket_id
+        try:
+            await self._post_once(room, membership)
+        except ClientError as exc:
+            if not _worth_retrying(exc):
+                raise
+            log.warning("joining %s failed (%s); retrying", room, exc)
+            if socket_id is not None and membership.retry is None:
+                membership.retry = self._tasks.spawn(
+                    self._keep_posting(room, membership, socket_id, _server_hint(exc))
+                )
+
+    async def _post_once(self, room: Room, membership: _Membership) -> None:
         async with membership.lock:
             socket_id = self._socket.socket_id
             if socket_id is None or membership.refs == 0:
@@ -154,17 +206,35 @@ class Subscriptions:
                 "socketId": socket_id,
                 "displayName": self.display_name,
             }
-            try:
-                await self._rest.join([entry])
-            except ApiError:
-                raise
-            except ClientError as exc:  # unreachable server: the next socketId retries
-                log.warning("joining %s failed (%s); retrying on the next socket", room, exc)
-                return
+            await self._rest.join([entry])
             membership.posted = socket_id
             if self._socket.socket_id == socket_id:
                 membership.ready.set()
         self._tell(self._joined, room, socket_id)
+
+    async def _keep_posting(
+        self, room: Room, membership: _Membership, socket_id: str, hint: float
+    ) -> None:
+        """Re-post ``room`` for ``socket_id`` until it is posted, left, or the socket replaced."""
+        attempt = 0
+        try:
+            while membership.refs > 0 and self._socket.socket_id == socket_id:
+                await asyncio.sleep(max(min(hint, self._retry.cap), self._retry.delay(attempt)))
+                attempt += 1
+                if membership.refs == 0 or self._socket.socket_id != socket_id:
+                    return
+                try:
+                    await self._post_once(room, membership)
+                    return
+                except ClientError as exc:
+                    if not _worth_retrying(exc):
+                        log.warning("re-joining %s was refused: %s", room, exc)
+                        return
+                    hint = _server_hint(exc)
+                    log.info("re-joining %s failed again (%s); attempt %d", room, exc, attempt)
+        finally:
+            if membership.retry is asyncio.current_task():
+                membership.retry = None
 
     async def _leave_now(self, room: Room, membership: _Membership) -> None:
         async with membership.lock:
@@ -190,6 +260,7 @@ class Subscriptions:
     def _socket_id_changed(self, socket_id: str) -> None:
         for room, membership in list(self._rooms.items()):
             membership.ready.clear()
+            membership.cancel_retry()  # a retry for the old socket is moot now
             if membership.refs > 0:
                 self._tasks.spawn(self._repost(room, membership))
             elif membership.leave_timer is not None and not membership.lock.locked():

@@ -158,26 +158,45 @@ class ChatPage {
     if (results.every(Boolean)) this.setStatus("live");
   }
 
+  /**
+   * Join one room for this socket. A failure that passes (unreachable, 5xx, 429) is
+   * retried with capped, jittered backoff on the same socket until it succeeds, the
+   * room is closed or a new socketId supersedes it: one failed re-join must not leave
+   * the page deaf. "Not an open socket" means this socket is gone: its successor's
+   * socketId joins again. Other refusals are final.
+   */
   async attach(room, socketId) {
-    const again = this.ready.has(room.key);
-    try {
-      await room.attach(socketId, this.effectiveName() || ANONYMOUS);
-      this.ready.add(room.key);
-      if (again) this.refreshSettings(room); // a roomSettings frame may have been missed
-      return true;
-    } catch (error) {
-      if (room.key === "host") {
-        this.toast.show(`Host chat is unavailable: ${error.message}`);
-        this.closeHostRoom();
+    for (let attempt = 0; ; attempt += 1) {
+      const again = this.ready.has(room.key);
+      try {
+        await room.attach(socketId, this.effectiveName() || ANONYMOUS);
+        this.ready.add(room.key);
+        if (again) this.refreshSettings(room); // a roomSettings frame may have been missed
         return true;
+      } catch (error) {
+        const passing = error.status === 0 || error.status === 429 || error.status >= 500;
+        if (!passing) return this.refused(room, error);
+        this.setStatus("reconnecting");
+        await sleep(Math.max(1000 * (error.retryAfter || 0), backoffDelay(attempt)));
+        if (this.superseded(room, socketId)) return false;
       }
-      if (error.status === 0 || error.status >= 500) {
-        this.socket.drop(this.socket.ws); // try again with backoff on a fresh socket
-      } else {
-        this.showBanner(`Could not join the chat: ${error.message}`);
-      }
-      return false;
     }
+  }
+
+  superseded(room, socketId) {
+    return this.rooms[room.key] !== room || !this.socket || this.socket.socketId !== socketId ||
+      this.socket.state !== "open";
+  }
+
+  refused(room, error) {
+    if (room.key === "host") {
+      this.toast.show(`Host chat is unavailable: ${error.message}`);
+      this.closeHostRoom();
+      return true;
+    }
+    if (error.status === 400 && /not an open socket/.test(error.message)) return false;
+    this.showBanner(`Could not join the chat: ${error.message}`);
+    return false;
   }
 
   async openHostRoom() {
