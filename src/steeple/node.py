@@ -264,6 +264,7 @@ class Node:
                 self.settings.socket_buffer_limit,
                 self.socket_cap,
                 self.settings.handshake_timeout,
+                self.settings.socket_send_buffer,
             )
             self.socket_port = await self._edge.listen(
                 self.settings.host, self.settings.socket_port

@@ -47,6 +47,7 @@ class Settings:
     max_sockets_per_address: int = 500
     handshake_timeout: float = 10.0
     http_read_timeout: float = 10.0
+    socket_send_buffer: int = 64 * 1024
     attendance_interval: float = 0.25
     attendance_viewer_limit: int = 200
     stale_sweep_interval: float = 300.0
@@ -98,6 +99,10 @@ class Settings:
     def _validate_limits(self) -> None:
         if self.max_sockets_per_address < 0:
             raise ConfigError("MAX_SOCKETS_PER_ADDRESS must be 0 (no cap) or more")
+        if self.socket_buffer_limit <= 0 or self.socket_send_buffer < 0:
+            raise ConfigError(
+                "SOCKET_BUFFER_LIMIT must be positive, SOCKET_SEND_BUFFER not negative"
+            )
         for name in ("handshake_timeout", "http_read_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.upper()} must be a positive number of seconds")
@@ -127,6 +132,8 @@ class Settings:
             "host": env.get("HOST", "0.0.0.0"),
             "port": _int(env, "SERVER_PORT", _int(env, "PORT", 8084)),
             "socket_port": _int(env, "SOCKET_PORT", 8087),
+            "socket_buffer_limit": _int(env, "SOCKET_BUFFER_LIMIT", 1 << 20),
+            "socket_send_buffer": _int(env, "SOCKET_SEND_BUFFER", 64 * 1024),
             "self_hosted": _bool(env.get("SELF_HOSTED", "")),
             "delivery_provider": env.get("DELIVERY_PROVIDER", "local").strip().lower(),
             "database_url": env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,

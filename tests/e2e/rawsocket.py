@@ -24,6 +24,8 @@ class RawSocket:
     ) -> None:
         self.reader, self.writer, self.protocol = reader, writer, protocol
         self.socket_id = ""
+        self.received = 0
+        """Bytes read after the handshake response's read."""
         self._events: deque[Any] = deque()
 
     @classmethod
@@ -50,6 +52,7 @@ class RawSocket:
             data = await asyncio.wait_for(self.reader.read(65536), 5)
             if not data:
                 return None
+            self.received += len(data)
             self.protocol.receive_data(data)
             self._events.extend(self.protocol.events_received())
         return self._events.popleft()

@@ -57,6 +57,10 @@ class AsgiSocket:
             return
         self._closing = True
         self._close_code = code
+        # Unsent frames are dropped so the close frame goes next, not behind them.
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queued = 0
         self._queue.put_nowait(_CLOSE)
         # ASGI sends wait for the peer to read; one that never does would keep this
         # socket (and its room memberships) forever. Stop waiting after a grace period.

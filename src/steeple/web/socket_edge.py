@@ -10,6 +10,12 @@ Limits (PROTOCOL.md section 5.6): the handshake must complete within
 ``handshake_timeout`` seconds (408, then the connection is closed), an address holding
 its share of sockets is refused with 429 (``SocketCap``), and an inbound message larger
 than ``INBOUND_LIMIT`` closes the socket with 1009.
+
+A socket's backlog is everything not yet sent: its pending frames, the transport's
+buffer and the kernel's send queue (see :mod:`steeple.web.kernel_buffer`). Pending
+frames are handed to the transport only while it is not holding any, so on a slow
+close the unsent frames can be dropped and the 4008 close frame goes out next,
+behind at most one partly written batch, instead of behind the whole backlog.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.types import new_id
 from steeple.web.security_headers import EVERY_RESPONSE
 from steeple.web.socket_cap import SocketCap
+from steeple.web.kernel_buffer import bound_send_buffer, unsent_bytes
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,9 @@ class EdgeSocket(asyncio.Protocol):
         "_awaiting_pong",
         "_deadline",
         "_edge",
+        "_fd",
+        "_kernel_cap",
+        "_paused",
         "_pending",
         "_pending_bytes",
         "_transport",
@@ -104,6 +114,9 @@ class EdgeSocket(asyncio.Protocol):
         self._pending_bytes = 0
         self._awaiting_pong = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._paused = False
+        self._fd = -1
+        self._kernel_cap = 0
         self.socket_id = new_id()
         self.address = ""
         self.open = False
@@ -118,6 +131,19 @@ class EdgeSocket(asyncio.Protocol):
         self._deadline = self._edge.loop.call_later(
             self._edge.handshake_timeout, self._handshake_timed_out
         )
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            self._fd = sock.fileno()
+            self._kernel_cap = bound_send_buffer(sock, self._edge.send_buffer)
+        # Told to pause as soon as the transport holds anything the kernel did not take.
+        self._transport.set_write_buffer_limits(high=0)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self.flush()
 
     def data_received(self, data: bytes) -> None:
         ws = self._ws
@@ -145,6 +171,9 @@ class EdgeSocket(asyncio.Protocol):
         self._end_deadline()
         self._transport = None
         self._pending = []
+        self._forget()
+
+    def _forget(self) -> None:
         if self.open:
             self.open = False
             self._edge.cap.release(self.address)
@@ -186,8 +215,8 @@ class EdgeSocket(asyncio.Protocol):
         for chunk in ws.data_to_send():
             if chunk:
                 self._queue(chunk)
-            else:
-                self.flush()
+            else:  # the protocol closes: what it queued (its close frame) must go out
+                self.flush(force=True)
                 if self._transport is not None:
                     self._transport.close()
 
@@ -208,9 +237,14 @@ class EdgeSocket(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
+        # Unsent frames are dropped: the close frame goes next (only the rest of a
+        # partly written batch, whole frames, is ahead of it in the transport).
         self._pending, self._pending_bytes = [], 0
         transport.write(close_wire(code, reason))
         transport.close()
+        # The hub lets go now (via the loop: the hub may be iterating its rooms); the
+        # transport lingers only to deliver the close frame.
+        self._edge.loop.call_soon(self._forget)
         # A peer that never reads would hold the socket open forever.
         self._edge.loop.call_later(ABORT_AFTER, transport.abort)
 
@@ -227,16 +261,19 @@ class EdgeSocket(asyncio.Protocol):
         self._pending.append(data)
         self._pending_bytes += len(data)
         backlog = self._pending_bytes + transport.get_write_buffer_size()
-        if backlog > self._edge.buffer_limit and self.open:
+        limit = self._edge.buffer_limit
+        if backlog + self._kernel_cap > limit:  # only then is the kernel's share worth a call
+            backlog += unsent_bytes(self._fd)
+        if backlog > limit and self.open:
             log.warning(
                 "socket %s cannot keep up (%d bytes queued); closing", self.socket_id, backlog
             )
             self.close(SLOW_CONSUMER, "slow consumer")
 
-    def flush(self) -> None:
+    def flush(self, force: bool = False) -> None:
         pending = self._pending
-        if not pending or self._transport is None:
-            return
+        if not pending or self._transport is None or (self._paused and not force):
+            return  # while paused, frames wait here, where a slow close can drop them
         self._pending, self._pending_bytes = [], 0
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
@@ -264,11 +301,13 @@ class SocketEdge:
         buffer_limit: int,
         cap: SocketCap,
         handshake_timeout: float,
+        send_buffer: int = 0,
     ) -> None:
         self.lifecycle = lifecycle
         self.buffer_limit = buffer_limit
         self.cap = cap
         self.handshake_timeout = handshake_timeout
+        self.send_buffer = send_buffer
         self.loop = asyncio.get_running_loop()
         self.batcher = WriteBatcher(self.loop)
         self._server: asyncio.Server | None = None
