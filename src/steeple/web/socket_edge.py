@@ -35,9 +35,9 @@ from steeple.hub import SLOW_CONSUMER, Hub, Socket
 from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.types import new_id
+from steeple.web.kernel_buffer import bound_send_buffer, unsent_bytes
 from steeple.web.security_headers import EVERY_RESPONSE
 from steeple.web.socket_cap import SocketCap
-from steeple.web.kernel_buffer import bound_send_buffer, unsent_bytes
 
 log = logging.getLogger(__name__)
 
