@@ -17,6 +17,7 @@ import orjson
 
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, ConfigError, PayloadTooLarge, UnsupportedMediaType
+from steeple.types import ID_LENGTH
 from steeple.validation import path_id
 
 MAX_BODY = 256 * 1024
@@ -41,6 +42,11 @@ class Call:
     def path_id(self, name: str, max_length: int = 64) -> str:
         """The path parameter ``name``, which must be an id (400 otherwise)."""
         return path_id(self.params[name], name, max_length)
+
+    def row_ids(self, name: str) -> tuple[str, str]:
+        """``churchId`` and the 11-character row id ``name`` of the path, both checked:
+        the address of one row of a church (``/:churchId/:id``, ``/:churchId/person/:personId``)."""
+        return self.path_id("churchId", ID_LENGTH), self.path_id(name, ID_LENGTH)
 
     def json(self) -> Any:
         if self._json is _UNSET:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.devices import DeviceService
-from steeple.types import ID_LENGTH
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -19,13 +18,9 @@ def register(router: Router, devices: DeviceService) -> None:
 
     @router.route("GET", BASE + "/:churchId/person/:personId", returns_list=True)
     async def for_person(call: Call) -> Any:
-        return await devices.for_person(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("personId", ID_LENGTH)
-        )
+        return await devices.for_person(call.principal, *call.row_ids("personId"))
 
     @router.route("DELETE", BASE + "/:churchId/:id")
     async def delete(call: Call) -> Any:
-        await devices.delete(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("id", ID_LENGTH)
-        )
+        await devices.delete(call.principal, *call.row_ids("id"))
         return {}

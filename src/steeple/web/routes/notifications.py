@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.notifications import NotificationService
-from steeple.types import ID_LENGTH
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -23,9 +22,7 @@ def register(router: Router, notifications: NotificationService) -> None:
 
     @router.route("POST", BASE + "/markRead/:churchId/:personId")
     async def mark_read(call: Call) -> Any:
-        await notifications.mark_read(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("personId", ID_LENGTH)
-        )
+        await notifications.mark_read(call.principal, *call.row_ids("personId"))
         return {}
 
     @router.route("DELETE", BASE + "/my")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.person_notifications import PersonNotifications
-from steeple.types import ID_LENGTH
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -15,21 +14,15 @@ BASE = "/messaging/notifications"
 def register(router: Router, notifications: PersonNotifications) -> None:
     @router.route("GET", BASE + "/:churchId/person/:personId", returns_list=True)
     async def for_person(call: Call) -> Any:
-        return await notifications.for_person(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("personId", ID_LENGTH)
-        )
+        return await notifications.for_person(call.principal, *call.row_ids("personId"))
 
     @router.route("GET", BASE + "/:churchId/:id")
     async def one(call: Call) -> Any:
-        return await notifications.get(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("id", ID_LENGTH)
-        )
+        return await notifications.get(call.principal, *call.row_ids("id"))
 
     @router.route("DELETE", BASE + "/:churchId/:id")
     async def delete(call: Call) -> Any:
-        await notifications.delete(
-            call.principal, call.path_id("churchId", ID_LENGTH), call.path_id("id", ID_LENGTH)
-        )
+        await notifications.delete(call.principal, *call.row_ids("id"))
         return {}
 
     @router.route("POST", BASE + "/create")
