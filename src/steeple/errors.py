@@ -11,7 +11,9 @@
         ├── NotFound           404
         ├── PayloadTooLarge    413
         ├── UnsupportedMediaType  415: a body that is not declared JSON
-        └── TooManyRequests    429: a limit (e.g. slow mode); ``retry_after`` seconds
+        └── RetryLater         nothing was done; try again in ``retry_after`` seconds
+            ├── TooManyRequests     429: a limit (e.g. slow mode)
+            └── ServiceUnavailable  503: a service Steeple needs (the database) is away
 """
 
 from __future__ import annotations
@@ -57,12 +59,25 @@ class UnsupportedMediaType(RequestError):
     status = 415
 
 
-class TooManyRequests(RequestError):
-    """Over a limit: nothing was done; try again in ``retry_after`` whole seconds."""
+class RetryLater(RequestError):
+    """Nothing was done; the same request may succeed in ``retry_after`` whole seconds."""
+
+    def __init__(self, problem: str, *, retry_after: int) -> None:
+        super().__init__(problem)
+        self.retry_after = max(1, retry_after)
+
+
+class TooManyRequests(RetryLater):
+    """Over a limit, named by ``limit``."""
 
     status = 429
 
     def __init__(self, problem: str, *, limit: str, retry_after: int) -> None:
-        super().__init__(problem)
+        super().__init__(problem, retry_after=retry_after)
         self.limit = limit
-        self.retry_after = max(1, retry_after)
+
+
+class ServiceUnavailable(RetryLater):
+    """Something Steeple needs (the database) cannot be reached right now."""
+
+    status = 503

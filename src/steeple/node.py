@@ -160,6 +160,7 @@ class Node:
                 settings.attendance_viewer_limit,
                 settle=self.delivery.spans_nodes,
                 blocked=self.store.blocked_ips.for_room,
+                outage=self.store.outage.absorb,
             ),
             clock=clock or Clock(),
             pseudonyms=Pseudonymizer(settings.pseudonym_secret),
@@ -177,6 +178,7 @@ class Node:
             settings.jwt_secret,
             client_address,
             websocket=self._websocket if settings.self_hosted else None,
+            outage=self.store.outage.absorb,
         )
         # ChurchApps web apps call the API from their own origin, with a bearer token
         # (no cookies), as they do upstream.
@@ -228,6 +230,11 @@ class Node:
             lambda: len(self.hub)
         )
         Gauge(
+            "steeple_database_up",
+            "1 while the database answers, 0 during an outage",
+            registry=self.registry,
+        ).set_function(lambda: 0 if self.store.outage.down else 1)
+        Gauge(
             "steeple_rooms", "Rooms with a member on this node", registry=self.registry
         ).set_function(lambda: len(self.hub.rooms()))
 
@@ -238,6 +245,7 @@ class Node:
 
     async def health(self) -> dict[str, Any]:
         database = await self.store.ping()
+        self.store.outage.reported(database)
         delivery = self.delivery.health()
         return {
             "ok": database and bool(delivery.get("ok")),

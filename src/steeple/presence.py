@@ -60,8 +60,10 @@ class Attendance:
         viewer_limit: int,
         settle: bool = False,
         blocked: BlockQuery | None = None,
+        outage: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._viewers = viewers
+        self._outage = outage
         self._blocked = blocked
         self._owe_blocks: set[Room] = set()
         self._publish = publish
@@ -115,8 +117,9 @@ class Attendance:
             if room in self._owe_blocks and self._blocked is not None:
                 self._owe_blocks.discard(room)
                 await self._publish(room, "blockedIp", await self._blocked(room))
-        except Exception:
-            log.exception("attendance for %s failed", room)
+        except Exception as exc:
+            if not self._outage(exc):  # an outage is logged once, not once per room
+                log.exception("attendance for %s failed", room)
         if self._settle and not settling and room not in self._due:
             loop = asyncio.get_running_loop()
             self._settling[room] = loop.call_later(2 * self._delay(room), self._fire, room, True)

@@ -33,6 +33,8 @@ class ConnectionService:
         self._conversations = conversations
         self._signed_in = signed_in
         self._anonymous_counters: dict[Room, int] = {}
+        # Sockets that close while the database is away keep their rows until it is back.
+        ctx.store.outage.when_back(self.sweep_stale)
 
     # --- REST ----------------------------------------------------------------------------
 
@@ -169,7 +171,12 @@ class ConnectionService:
         self._ctx.spawn(self.forget_socket(socket_id))
 
     async def forget_socket(self, socket_id: str) -> None:
-        rooms = await self._store.connections.remove_socket(socket_id)
+        try:
+            rooms = await self._store.connections.remove_socket(socket_id)
+        except Exception as exc:
+            if self._store.outage.absorb(exc):
+                return  # swept when the database is back
+            raise
         for room in rooms:
             self._ctx.attendance.touch(room)
 

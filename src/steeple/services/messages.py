@@ -130,8 +130,10 @@ class MessageService:
         for listener in self.listeners:
             try:
                 await listener(principal, message, conversation)
-            except Exception:
+            except Exception as exc:
                 # The message is stored and delivered: a failed follow-up never fails it.
+                if self._store.outage.absorb(exc):
+                    continue
                 log.exception(
                     "after-message step %s failed for %s",
                     getattr(listener, "__qualname__", listener),

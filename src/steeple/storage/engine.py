@@ -42,6 +42,10 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for a new database connection: an unreachable host answers 503 soon."""
+
+
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -51,6 +55,9 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     if url.startswith("mysql"):
         kwargs["pool_recycle"] = 3600
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    else:
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
     return create_async_engine(url, pool_size=10, max_overflow=20, **kwargs)
 
 

@@ -14,6 +14,7 @@ from steeple.storage.engine import create_engine, migrate
 from steeple.storage.group_commit import GroupCommit
 from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
+from steeple.storage.outage import DatabaseOutage
 from steeple.storage.preferences import PreferenceRepository
 from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
@@ -36,6 +37,7 @@ class Store:
         self.devices = DeviceRepository(engine)
         self.preferences = PreferenceRepository(engine)
         self.delivery_logs = DeliveryLogRepository(engine)
+        self.outage = DatabaseOutage(self.ping)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -53,4 +55,5 @@ class Store:
         return True
 
     async def close(self) -> None:
+        await self.outage.close()
         await self.engine.dispose()

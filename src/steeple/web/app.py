@@ -21,10 +21,13 @@ from steeple.errors import (
     BadRequest,
     PayloadTooLarge,
     RequestError,
+    RetryLater,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
 )
 from steeple.protocol.frames import dumps
+from steeple.storage.outage import RETRY_AFTER
 from steeple.web.call import Call, ClientAddress, check_body_size
 from steeple.web.router import Router
 
@@ -47,12 +50,21 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(dumps(value), status_code=status, media_type="application/json")
 
 
-def too_many(exc: TooManyRequests) -> Response:
-    """429 with the limit named in the body and the wait in ``Retry-After`` (seconds)."""
-    body = {"error": exc.problem, "limit": exc.limit, "retryAfter": exc.retry_after}
-    response = json_response(body, 429)
+OutageCheck = Callable[[BaseException], bool]
+"""Whether an exception means the database is unreachable (and notes the outage)."""
+
+
+def retry_later(exc: RetryLater) -> Response:
+    """429 or 503: the problem (and a limit's name) in the body, the wait in ``Retry-After``."""
+    body: dict[str, Any] = {"error": exc.problem, "retryAfter": exc.retry_after}
+    if isinstance(exc, TooManyRequests):
+        body["limit"] = exc.limit
+    response = json_response(body, exc.status)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+DATABASE_AWAY = ServiceUnavailable("the database is unreachable", retry_after=RETRY_AFTER)
 
 
 class WebApp:
@@ -62,8 +74,10 @@ class WebApp:
         jwt_secret: str,
         client_address: ClientAddress,
         websocket: WebSocketHandler | None = None,
+        outage: OutageCheck = lambda exc: False,
     ) -> None:
         self._router = router
+        self._outage = outage
         self._secret = jwt_secret
         self._address = client_address
         self._websocket = websocket
@@ -101,11 +115,13 @@ class WebApp:
             return json_response(result)  # inside the try: an encoding bug still answers JSON
         except Unauthorized:
             return json_response([] if route.returns_list else {}, 401)
-        except TooManyRequests as exc:
-            return too_many(exc)
+        except RetryLater as exc:
+            return retry_later(exc)
         except RequestError as exc:
             return json_response({"error": exc.problem or type(exc).__name__}, exc.status)
-        except Exception:
+        except Exception as exc:
+            if self._outage(exc):
+                return retry_later(DATABASE_AWAY)
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             return json_response({"error": "internal error"}, 500)
 
