@@ -2,7 +2,8 @@
 
 It keeps :class:`steeple.clock.Clock`'s promise (every reading is later than the one
 before, by a microsecond when nothing else moved it), so stored messages stay in
-order; only the passing of seconds is the test's to decide.
+order; only the passing of seconds is the test's to decide, for stored times and for
+what the node caches (:meth:`~steeple.clock.Clock.seconds`) alike.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ class DrivenClock(Clock):
     def __init__(self, start: datetime | None = None) -> None:
         super().__init__()
         self._now = start or datetime.now(UTC).replace(tzinfo=None)
+        self._seconds = 0.0
 
     def now(self) -> datetime:
         self._now += _TICK
         return self._now
 
+    def seconds(self) -> float:
+        return self._seconds
+
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
+        self._seconds += seconds

@@ -3,7 +3,9 @@
 The rules are PROTOCOL.md section 5. A conversation is a row dict with at least
 ``churchId``, ``contentType``, ``contentId``, ``visibility`` and
 ``allowAnonymousPosts``. ``thread`` is the pair of person ids of the private-message
-thread that owns the conversation, when it is one.
+thread that owns the conversation, when it is one. ``switches`` are the feed switches of
+a group conversation's group (PROTOCOL.md 5.3), looked up by the caller of a rule about
+new posts; every other rule ignores them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from steeple.auth.principal import (
     PEOPLE_EDIT,
     Principal,
 )
+from steeple.feeds import ALL_ON, FeedSwitches
 from steeple.types import ALERTS_ROOM
 
 Conversation = Mapping[str, Any]
@@ -71,12 +74,36 @@ def can_read(principal: Principal, conversation: Conversation, thread: Thread = 
     return True
 
 
-def can_post(principal: Principal, conversation: Conversation, thread: Thread = None) -> bool:
+def can_post(
+    principal: Principal,
+    conversation: Conversation,
+    thread: Thread = None,
+    switches: FeedSwitches = ALL_ON,
+) -> bool:
+    """A participant (PROTOCOL.md 5.3). ``switches`` gate new posts only: reactions, which
+    any participant may add where a switch is off, are judged with the default."""
     if not can_read(principal, conversation, thread):
         return False
     if not principal.authenticated:
         return is_anonymous_public(conversation)
-    return _may_post_to_feed(principal, conversation)
+    return _may_post_to_feed(principal, conversation) and feed_is_open(
+        principal, conversation, switches
+    )
+
+
+def feed_is_open(principal: Principal, conversation: Conversation, switches: FeedSwitches) -> bool:
+    """A group's switch for its kind of feed, which ``Content__Edit`` overrides; no one
+    posts to the feed of a group the membership database does not hold."""
+    content_type = conversation.get("contentType")
+    if content_type not in GROUP_TYPES:
+        return True
+    if not switches.known:
+        return False
+    if principal.can(CONTENT_EDIT):
+        return True
+    if content_type == "groupAnnouncement":
+        return switches.announcements
+    return switches.discussions
 
 
 def is_group_member(principal: Principal, group_id: str) -> bool:
@@ -129,12 +156,16 @@ def _is_author(principal: Principal, message: Mapping[str, Any]) -> bool:
 
 
 def can_create_conversation(
-    principal: Principal, conversation: Conversation, thread: Thread = None
+    principal: Principal,
+    conversation: Conversation,
+    thread: Thread = None,
+    switches: FeedSwitches = ALL_ON,
 ) -> bool:
     """A new conversation of the caller's church; group feeds follow the posting rule
-    (PROTOCOL.md 5.3): a member of the group, a leader for announcements."""
+    (PROTOCOL.md 5.3): a member of the group, a leader for announcements, the feed's
+    switch on (or ``Content__Edit``)."""
     return principal.in_church(str(conversation.get("churchId") or "")) and can_post(
-        principal, conversation, thread
+        principal, conversation, thread, switches
     )
 
 

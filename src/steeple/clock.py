@@ -1,11 +1,13 @@
-"""UTC wall-clock time that never repeats within a process.
+"""UTC wall-clock time that never repeats within a process, and monotonic seconds.
 
 Messages are ordered by ``timeSent``; a strictly increasing microsecond clock keeps
-same-millisecond messages in the order they were stored.
+same-millisecond messages in the order they were stored. Cached values expire by
+:meth:`Clock.seconds`, which a wall-clock step (NTP, a VM resumed) does not move.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _TICK = timedelta(microseconds=1)
@@ -22,3 +24,7 @@ class Clock:
             current = self._last + _TICK
         self._last = current
         return current
+
+    def seconds(self) -> float:
+        """Monotonic seconds (an arbitrary origin), for expiring what a node caches."""
+        return time.monotonic()

@@ -32,6 +32,7 @@ from steeple.services.context import Context
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService
 from steeple.services.devices import DeviceService
+from steeple.services.group_feeds import GroupFeeds
 from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
@@ -107,7 +108,8 @@ class Services:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.conversations = ConversationService(ctx)
+        self.group_feeds = GroupFeeds.from_settings(ctx.settings, ctx.clock)
+        self.conversations = ConversationService(ctx, self.group_feeds)
         self.views = ConversationViews(ctx, self.conversations)
         self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
         self.messages = MessageService(ctx, self.conversations, self.signed_in_names)
@@ -352,6 +354,7 @@ class Node:
             await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
         await self.ctx.drain()
         await self.services.room_settings.close()
+        await self.services.group_feeds.close()
         await self.delivery.stop()
         await self.store.close()
 

@@ -35,6 +35,9 @@ class Settings:
     encryption_key: str = ""
     pseudonym_secret: str = ""
     database_url: str = DEFAULT_DATABASE_URL
+    # ChurchApps' membership database, read for the group feed switches (PROTOCOL 5.3).
+    membership_database_url: str = field(default="", repr=False)
+    membership_cache_seconds: float = 30.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "steeple"
     node_id: str = ""
@@ -85,6 +88,8 @@ class Settings:
                 raise ConfigError(f"{name} must be a TCP port, not {value}")
         if not 1 <= self.history_limit <= MAX_HISTORY_LIMIT:
             raise ConfigError(f"HISTORY_LIMIT must be between 1 and {MAX_HISTORY_LIMIT}")
+        if self.membership_cache_seconds < 0:
+            raise ConfigError("MEMBERSHIP_CACHE_SECONDS must be 0 (no caching) or more seconds")
         self._validate_limits()
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
@@ -137,6 +142,8 @@ class Settings:
             "self_hosted": _bool(env.get("SELF_HOSTED", "")),
             "delivery_provider": env.get("DELIVERY_PROVIDER", "local").strip().lower(),
             "database_url": env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            "membership_database_url": env.get("MEMBERSHIP_DATABASE_URL", "").strip(),
+            "membership_cache_seconds": _float(env, "MEMBERSHIP_CACHE_SECONDS", 30.0),
             "redis_url": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
             "redis_prefix": env.get("REDIS_PREFIX") or "steeple",
             "node_id": env.get("NODE_ID", ""),

@@ -1,4 +1,8 @@
-"""Conversations: the current room of a piece of content, creation, listing, deletion."""
+"""Conversations: the current room of a piece of content, creation, listing, deletion.
+
+A new group feed (and a new post to one) is judged with its group's feed switches
+(PROTOCOL.md 5.3), which :class:`~steeple.services.group_feeds.GroupFeeds` looks up.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from steeple.auth.principal import Principal
 from steeple.cache import TtlCache
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.context import Context
+from steeple.services.group_feeds import GroupFeeds
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, Room, new_id
 
@@ -21,9 +26,10 @@ CACHE_SECONDS = 10.0
 
 
 class ConversationService:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, feeds: GroupFeeds) -> None:
         self._ctx = ctx
         self._store = ctx.store
+        self._feeds = feeds
         # Weak values: a lock lives only while a request holds or awaits it.
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -74,7 +80,25 @@ class ConversationService:
         return conversation
 
     async def may_post(self, principal: Principal, conversation: Row) -> bool:
+        """A participant, whatever the feed switches say (reactions)."""
         return access.can_post(principal, conversation, await self.thread(conversation))
+
+    async def may_add_message(self, principal: Principal, conversation: Row) -> bool:
+        """A participant whose new post the group's feed switches let through. The
+        switches are looked up only for callers who pass every other rule."""
+        thread = await self.thread(conversation)
+        if not access.can_post(principal, conversation, thread):
+            return False
+        switches = await self._feeds.switches(conversation)
+        return access.can_post(principal, conversation, thread, switches)
+
+    async def _require_creator(self, principal: Principal, row: Row, thread: Thread) -> None:
+        """Unauthorized unless the caller may create ``row``, feed switches included."""
+        if not access.can_create_conversation(principal, row, thread):
+            raise Unauthorized()
+        switches = await self._feeds.switches(row)
+        if not access.can_create_conversation(principal, row, thread, switches):
+            raise Unauthorized()
 
     async def require_room_reader(self, principal: Principal, room: Room) -> None:
         church_id, conversation_id = room
@@ -98,7 +122,7 @@ class ConversationService:
             if len(content_id) > ID_LENGTH:
                 raise BadRequest(f"a {content_type} contentId is at most 11 characters")
             validation.path_id(content_id, "contentId")
-            return await self._get_or_create(church_id, content_type, content_id, public=True)
+            return await self._get_or_create(church_id, content_type, content_id, None)
         if not principal.in_church(church_id):
             raise Unauthorized()
         if len(content_id) > ID_LENGTH:
@@ -109,7 +133,7 @@ class ConversationService:
         probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
         if not access.can_read(principal, probe):
             raise Unauthorized()
-        row = await self._get_or_create(church_id, content_type, content_id, public=False)
+        row = await self._get_or_create(church_id, content_type, content_id, principal)
         if not access.can_read(principal, row, await self.thread(row)):
             raise Unauthorized()
         return row
@@ -127,8 +151,10 @@ class ConversationService:
         return found
 
     async def _get_or_create(
-        self, church_id: str, content_type: str, content_id: str, public: bool
+        self, church_id: str, content_type: str, content_id: str, creator: Principal | None
     ) -> Row:
+        """The current room, created when there is none: an anonymous-public one for
+        anybody (``creator`` None), any other only for a caller who may create it."""
         key = (church_id, content_type, content_id)
         since = self._ctx.clock.now() - CURRENT_WINDOW
         cached = self._current.get(key)
@@ -149,8 +175,10 @@ class ConversationService:
                 content_id,
                 title=f"{content_type} #{content_id}",
                 visibility="public",
-                allow_anonymous=public,
+                allow_anonymous=creator is None,
             )
+            if creator is not None:
+                await self._require_creator(creator, row, None)
             await self._store.conversations.insert(row)
             self._current.put(key, row)
         await self._announce(row, "created")
@@ -249,8 +277,7 @@ class ConversationService:
             allow_anonymous=entry["allowAnonymousPosts"],
             group_id=entry["groupId"] or None,
         )
-        if not access.can_create_conversation(principal, row, _creator_thread(principal, row)):
-            raise Unauthorized()
+        await self._require_creator(principal, row, _creator_thread(principal, row))
         return row, True
 
     async def _planned_update(self, principal: Principal, entry: dict[str, Any]) -> Row:

@@ -81,7 +81,7 @@ class MessageService:
         conversation = await self._conversations.find(conversation_id)
         if conversation is None or conversation["churchId"] != church_id:
             raise missing or NotFound("conversation not found")
-        if not await self._conversations.may_post(principal, conversation):
+        if not await self._conversations.may_add_message(principal, conversation):
             raise Unauthorized()
         for guard in self.guards:
             await guard(principal, conversation, address)

@@ -28,15 +28,15 @@ _ASYNC_DRIVERS = {
 }
 
 
-def async_url(url: str) -> str:
+def async_url(url: str, setting: str = "DATABASE_URL") -> str:
     """Accept plain URLs (``postgresql://``) and give each the asyncio driver."""
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError(f"DATABASE_URL is not a database URL: {url!r}") from None
+        raise ConfigError(f"{setting} is not a database URL: {url!r}") from None
     backend = parsed.get_backend_name()
     if backend not in _ASYNC_DRIVERS:
-        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r}")
+        raise ConfigError(f"{setting}: unsupported database {backend!r}")
     if "+" in parsed.drivername:
         return url
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
