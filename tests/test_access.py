@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from steeple import access
-from steeple.auth.principal import ANONYMOUS, Principal
+from steeple.auth.principal import ANONYMOUS, CONTENT_EDIT, Principal
+from steeple.feeds import ALL_ON, UNKNOWN_GROUP, FeedSwitches, switch_on
 
 
 def person(
@@ -235,3 +236,70 @@ def test_moderation_and_mark_read() -> None:
     assert access.can_mark_read(person(person_id="P1"), "CH1", "P1")
     assert not access.can_mark_read(person(person_id="P1"), "CH1", "P2")
     assert access.can_mark_read(person(permissions=("Messaging__Admin",)), "CH1", "P2")
+
+
+# --- group feed switches (PROTOCOL.md 5.3) ----------------------------------------------
+
+DISCUSSIONS_OFF = FeedSwitches(discussions=False)
+ANNOUNCEMENTS_OFF = FeedSwitches(announcements=False)
+
+
+def test_a_discussion_that_is_off_refuses_new_posts_and_new_rooms_but_content_edit() -> None:
+    member, leader = person(groups=("G1",)), person(leads=("G1",))
+    editor = person(permissions=(CONTENT_EDIT,))
+    chat = room("group")
+    for caller in (member, leader):
+        assert access.can_post(caller, chat)
+        assert not access.can_post(caller, chat, None, DISCUSSIONS_OFF)
+        assert not access.can_create_conversation(caller, chat, None, DISCUSSIONS_OFF)
+        assert access.can_post(caller, chat, None, ANNOUNCEMENTS_OFF)
+    assert access.can_post(editor, chat, None, DISCUSSIONS_OFF)
+    assert access.can_create_conversation(editor, chat, None, DISCUSSIONS_OFF)
+
+
+def test_announcements_that_are_off_refuse_leaders_and_still_need_one() -> None:
+    feed = room("groupAnnouncement")
+    leader = person(leads=("G1",))
+    assert not access.can_post(leader, feed, None, ANNOUNCEMENTS_OFF)
+    assert access.can_post(leader, feed, None, DISCUSSIONS_OFF)
+    # Content__Edit overrides the switch, not the leader rule.
+    leading_editor = person(leads=("G1",), permissions=(CONTENT_EDIT,))
+    assert access.can_post(leading_editor, feed, None, ANNOUNCEMENTS_OFF)
+    editor = person(permissions=(CONTENT_EDIT,))
+    assert not access.can_post(editor, feed, None, ALL_ON)
+
+
+def test_a_group_the_membership_database_lacks_has_no_feed_for_anyone() -> None:
+    everyone = (person(leads=("G1",)), person(leads=("G1",), permissions=(CONTENT_EDIT,)))
+    for caller in everyone:
+        for content_type in ("group", "groupAnnouncement"):
+            assert not access.can_post(caller, room(content_type), None, UNKNOWN_GROUP)
+            assert access.can_read(caller, room(content_type))
+
+
+def test_switches_never_touch_rooms_other_than_group_feeds() -> None:
+    closed = FeedSwitches(discussions=False, announcements=False)
+    for content_type in ("sermon", "streamingLive"):
+        assert access.can_post(person(), room(content_type), None, closed)
+        assert access.can_post(person(), room(content_type), None, UNKNOWN_GROUP)
+
+
+@pytest.mark.parametrize(
+    ("stored", "on"),
+    [
+        (b"\x01", True),
+        (b"\x00", False),
+        (bytearray(b"\x01"), True),
+        (1, True),
+        (0, False),
+        (True, True),
+        (False, False),
+        (None, True),
+        ("1", True),
+        ("0", False),
+        ("false", False),
+        ("", True),
+    ],
+)
+def test_a_stored_switch_reads_as_on_or_off(stored: object, on: bool) -> None:
+    assert switch_on(stored) is on
