@@ -16,7 +16,7 @@ from steeple.node import Node
 from steeple.settings import Settings
 from tests.aws.gateway import Connections, Gateway, GatewaySocket
 from tests.aws.management_fake import FakeManagementApi
-from tests.conftest import node_settings
+from tests.support.nodes import node_settings
 
 MakeGateway = Callable[[Settings], Awaitable[Gateway]]
 

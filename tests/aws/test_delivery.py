@@ -16,8 +16,8 @@ from tests.aws.conftest import MakeGateway, aws_settings
 from tests.aws.events import scheduled_event
 from tests.aws.gateway import Gateway
 from tests.aws.management_fake import FakeManagementApi
-from tests.conftest import auth
-from tests.e2e.helpers import join, live_room, send, shows
+from tests.support.nodes import auth
+from tests.support.steps import join, live_room, send, shows
 
 
 async def _room_viewers(http: httpx.AsyncClient, room: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from steeple.errors import ConfigError
 from steeple.settings import Settings
 from tests.aws.events import websocket_event
 from tests.aws.management_fake import FakeManagementApi
-from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
+from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET
 
 ENV = {
     "JWT_SECRET": JWT_SECRET,

@@ -16,7 +16,7 @@ import yaml
 
 from steeple.delivery.aws import management_endpoint
 from steeple.settings import Settings
-from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
+from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "aws" / "template.yaml"

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from steeple.node import Node
 from tests.browser.chat import DESKTOP, PHONE, ChatTab, save_side_by_side
-from tests.conftest import node_settings, token
+from tests.support.nodes import node_settings, token
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "test-artifacts" / "two-page-chat.png"

@@ -12,8 +12,8 @@ from playwright.async_api import Browser, expect
 from steeple.node import Node
 from tests.browser.chat import ChatTab
 from tests.browser.test_chat_page import CHURCH, live_room, post_anonymously, stream_url
-from tests.conftest import node_settings
-from tests.history import write_history
+from tests.support.history import write_history
+from tests.support.nodes import node_settings
 
 LIMIT = 5
 

@@ -17,8 +17,8 @@ from playwright.async_api import Browser, expect
 
 from steeple.node import Node
 from tests.browser.chat import DESKTOP, ChatTab
-from tests.clocks import DrivenClock
-from tests.conftest import auth, node_settings, token
+from tests.support.clocks import DrivenClock
+from tests.support.nodes import auth, node_settings, token
 
 CHURCH, SERVICE = "CH1", "svc1"
 HOST_PERMISSIONS = ["Chat__Host"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +11,9 @@ import pytest
 
 from steeple.client import Client
 from steeple.node import Node
-from steeple.settings import Settings
-from tests.client.helpers import FAST, free_port
-from tests.conftest import node_settings
-
-MakeClient = Callable[..., Awaitable[Client]]
+from tests.support.client_nodes import MakeClient, Restartable
+from tests.support.client_tools import FAST, free_port
+from tests.support.nodes import node_settings
 
 
 @pytest.fixture
@@ -52,29 +50,6 @@ async def clients(node: Node) -> AsyncIterator[MakeClient]:
         await client.aclose()
     for pool in pools:  # a pool given to a Client stays the caller's to close
         await pool.aclose()
-
-
-async def live_room(client: Client, church: str = "CH1", service: str = "svc1") -> str:
-    """The id of the public live-stream room of ``service``."""
-    return str((await client.rest.current_conversation(church, "streamingLive", service))["id"])
-
-
-class Restartable:
-    """A node that can be stopped and started again on the same ports."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.node: Node | None = None
-
-    async def start(self) -> Node:
-        self.node = Node(self.settings)
-        await self.node.start()
-        return self.node
-
-    async def stop(self) -> None:
-        if self.node is not None:
-            await self.node.stop()
-            self.node = None
 
 
 @pytest.fixture

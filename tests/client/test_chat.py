@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from steeple.node import Node
-from tests.client.conftest import Restartable
 from tests.client.test_restart import post_elsewhere
+from tests.support.client_nodes import Restartable
 
 MESSAGE = re.compile(r"^\d\d:\d\d:\d\d (?P<name>[^:]+): (?P<content>.*)$")
 

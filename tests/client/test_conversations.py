@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from steeple.client import ConversationSnapshot
-from tests.client.conftest import MakeClient, live_room
-from tests.client.helpers import Recorder, RequestLog, contents
-from tests.conftest import token
+from tests.support.client_nodes import MakeClient, live_room
+from tests.support.client_tools import Recorder, RequestLog, contents
+from tests.support.nodes import token
 
 
 async def test_anonymous_history_then_live_messages_then_deletes(clients: MakeClient) -> None:

@@ -15,10 +15,10 @@ import pytest
 from steeple.client import RECONNECT, Client, ConversationSnapshot, Frame
 from steeple.node import Node
 from steeple.storage.store import Store
-from tests.client.conftest import MakeClient, Restartable, live_room
-from tests.client.helpers import FAST, Recorder, RequestLog, contents, free_port
-from tests.conftest import node_settings, token
-from tests.history import write_history
+from tests.support.client_nodes import MakeClient, Restartable, live_room
+from tests.support.client_tools import FAST, Recorder, RequestLog, contents, free_port
+from tests.support.history import write_history
+from tests.support.nodes import node_settings, token
 
 LIMIT = 5
 MISSED = [f"missed {i}" for i in range(17)]  # four pages, the last one short

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from steeple.client import Counts
-from tests.client.conftest import MakeClient
-from tests.client.helpers import Recorder
-from tests.conftest import auth, token
+from tests.support.client_nodes import MakeClient
+from tests.support.client_tools import Recorder
+from tests.support.nodes import auth, token
 
 
 async def test_counts_follow_private_messages_and_reading_them(

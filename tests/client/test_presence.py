@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from steeple.client import AttendanceSnapshot, Frame
-from tests.client.conftest import MakeClient, live_room
-from tests.client.helpers import Recorder
+from tests.support.client_nodes import MakeClient, live_room
+from tests.support.client_tools import Recorder
 
 
 def names(snapshot: AttendanceSnapshot) -> list[str]:

@@ -15,8 +15,8 @@ import pytest
 from steeple.client import Client, Frame
 from steeple.hub import SLOW_CONSUMER
 from steeple.node import Node
-from tests.client.helpers import FAST, Recorder, eventually
-from tests.cluster.relay import Relay
+from tests.support.client_tools import FAST, Recorder, eventually
+from tests.support.relay import Relay
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from steeple.client import (
     UnauthorizedError,
 )
 from steeple.node import Node
-from tests.client.helpers import free_port
-from tests.conftest import token
+from tests.support.client_tools import free_port
+from tests.support.nodes import token
 
 
 async def test_statuses_become_typed_errors(node: Node) -> None:

@@ -12,9 +12,9 @@ import httpx
 from steeple.client import RECONNECT, Client, ConversationSnapshot, Counts, Frame
 from steeple.node import Node
 from steeple.settings import Settings
-from tests.client.conftest import Restartable
-from tests.client.helpers import FAST, Recorder, contents
-from tests.conftest import auth, node_settings, token
+from tests.support.client_nodes import Restartable
+from tests.support.client_tools import FAST, Recorder, contents
+from tests.support.nodes import auth, node_settings, token
 
 
 async def post_elsewhere(settings: Settings, private: bool = True) -> None:

@@ -12,10 +12,10 @@ import pytest
 from steeple.client import Client, RoomSettings, TooManyRequestsError
 from steeple.node import Node
 from steeple.storage.store import Store
-from tests.client.conftest import MakeClient, Restartable, live_room
-from tests.client.helpers import FAST, Recorder
 from tests.client.test_chat import Chat
-from tests.conftest import auth, token
+from tests.support.client_nodes import MakeClient, Restartable, live_room
+from tests.support.client_tools import FAST, Recorder
+from tests.support.nodes import auth, token
 
 HOST = auth("CH1", "H1", permissions=["Chat__Host"])
 

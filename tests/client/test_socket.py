@@ -12,8 +12,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from steeple.client import RECONNECT, Frame, Socket, SocketIdTimeout
 from steeple.node import Node
 from steeple.protocol.frames import encode_frame
-from tests.client.conftest import MakeClient, live_room
-from tests.client.helpers import FAST, Recorder
+from tests.support.client_nodes import MakeClient, live_room
+from tests.support.client_tools import FAST, Recorder
 
 
 async def test_connect_is_idempotent_and_safe_to_call_concurrently(node: Node) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from steeple.node import Node
-from tests.client.helpers import free_port
-from tests.conftest import node_settings
+from tests.support.client_tools import free_port
+from tests.support.nodes import node_settings
 
 
 def accepts(port: int) -> bool:

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 
 from steeple.client import AttendanceSnapshot
-from tests.client.conftest import MakeClient, live_room
-from tests.client.helpers import Recorder, RequestLog
-from tests.wsclient import TestSocket
+from tests.support.client_nodes import MakeClient, live_room
+from tests.support.client_tools import Recorder, RequestLog
+from tests.support.wsclient import TestSocket
 
 
 async def rows(client: Any, room: str) -> list[dict[str, Any]]:

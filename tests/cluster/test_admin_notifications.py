@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.conftest import Cluster
-from tests.conftest import auth
-from tests.e2e.helpers import join
+from tests.support.cluster import Cluster
+from tests.support.nodes import auth
+from tests.support.steps import join
 
 ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])
 

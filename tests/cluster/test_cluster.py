@@ -13,12 +13,12 @@ import pytest
 
 from steeple.delivery.redis import RedisDelivery
 from steeple.node import Node
-from tests.cluster.conftest import SHARED_DATABASES, Cluster, forget_prefix
-from tests.cluster.processes import RedisServer, ServedNode, free_port
-from tests.cluster.relay import Relay
-from tests.e2e.helpers import join, live_room, send
-from tests.services import REDIS_URL
-from tests.wsclient import TestSocket
+from tests.support.cluster import SHARED_DATABASES, Cluster, forget_prefix
+from tests.support.processes import RedisServer, ServedNode, free_port
+from tests.support.relay import Relay
+from tests.support.services import REDIS_URL
+from tests.support.steps import join, live_room, send
+from tests.support.wsclient import TestSocket
 
 Predicate = Callable[[dict[str, Any]], bool]
 

@@ -18,9 +18,9 @@ from steeple.delivery.base import Delivery
 from steeple.node import Node
 from steeple.protocol.outbound import Outbound
 from steeple.types import Room, new_id
-from tests.cluster.conftest import Cluster, forget_prefix, require_redis
-from tests.services import REDIS_URL
-from tests.wsclient import TestSocket
+from tests.support.cluster import Cluster, forget_prefix, require_redis
+from tests.support.services import REDIS_URL
+from tests.support.wsclient import TestSocket
 
 ROOM: Room = ("CH1", "room-a")
 OTHER: Room = ("CH1", "room-b")

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster.conftest import Cluster
-from tests.cluster.processes import ChildProcess, free_port, spawn
-from tests.e2e.helpers import join, live_room, send
-from tests.services import missing
-from tests.wsclient import TestSocket
+from tests.support.cluster import Cluster
+from tests.support.processes import ChildProcess, free_port, spawn
+from tests.support.services import missing
+from tests.support.steps import join, live_room, send
+from tests.support.wsclient import TestSocket
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy" / "haproxy.cfg"
 FRONT_PORTS = {"8084": "rest", "8087": "ws"}

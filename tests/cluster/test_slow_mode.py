@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.conftest import Cluster
-from tests.conftest import auth
+from tests.support.cluster import Cluster
+from tests.support.nodes import auth
 
 HOST = auth("CH1", "H1", permissions=["Chat__Host"])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.conftest import auth
+from tests.support.nodes import auth
 
 CHURCH = "CH1"
 OTHER_CHURCH = "CH2"

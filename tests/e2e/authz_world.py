@@ -30,7 +30,7 @@ from tests.e2e.authz_table import (
     SERVICE,
     Caller,
 )
-from tests.wsclient import TestSocket
+from tests.support.wsclient import TestSocket
 
 UPDATE_SERVICE = "svcU"
 SYNTHETIC_ROOM = f"content-group-{GROUP}"

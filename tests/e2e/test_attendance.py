@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from steeple.node import Node
-from tests.e2e.helpers import join, live_room, shows, viewers
-from tests.wsclient import TestSocket
+from tests.support.steps import join, live_room, shows, viewers
+from tests.support.wsclient import TestSocket
 
 
 def _addresses(frame: dict[str, Any]) -> set[str]:

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from steeple.node import Node
-from tests.conftest import JWT_SECRET, auth
-from tests.e2e.helpers import entry, group_room, live_room
+from tests.support.nodes import JWT_SECRET, auth
+from tests.support.steps import entry, group_room, live_room
 
 
 def _b64(data: bytes) -> str:

@@ -18,10 +18,10 @@ import jwt
 import pytest
 
 from steeple.node import Node
-from tests.conftest import JWT_SECRET, auth
-from tests.e2e.helpers import entry, group_room, join, live_room, post, shows
-from tests.issue3.helpers import open_thread, settle
-from tests.wsclient import TestSocket
+from tests.support.alert_steps import open_thread, settle
+from tests.support.nodes import JWT_SECRET, auth
+from tests.support.steps import entry, group_room, join, live_room, post, shows
+from tests.support.wsclient import TestSocket
 
 EDITOR = auth("CH1", "CE", permissions=["Content__Edit"])
 HOST = auth("CH1", "HO", permissions=["Chat__Host"])

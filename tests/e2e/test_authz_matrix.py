@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 
 from steeple.node import Node
-from tests.conftest import _create_postgres, _drop_postgres, node_settings
 from tests.e2e import authz_world
 from tests.e2e.authz_probes import PROBES
 from tests.e2e.authz_table import CALLERS, cells, expected
 from tests.e2e.authz_world import World
-from tests.services import require
+from tests.support.nodes import create_postgres, drop_postgres, node_settings
+from tests.support.services import require
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -32,7 +32,7 @@ async def world(
 ) -> AsyncIterator[World]:
     if request.param == "postgres":
         require("PostgreSQL", "127.0.0.1", 5432)
-        database_url = await _create_postgres()
+        database_url = await create_postgres()
     else:
         database_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('authz') / 'steeple.db'}"
     node = Node(node_settings(database_url))
@@ -42,7 +42,7 @@ async def world(
     await authz_world.close(built)
     await node.stop()
     if request.param == "postgres":
-        await _drop_postgres(database_url)
+        await drop_postgres(database_url)
 
 
 @pytest.mark.parametrize(("kind", "route", "caller"), cells(), ids=["-".join(c) for c in cells()])

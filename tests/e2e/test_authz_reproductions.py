@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import jwt
 
-from tests.conftest import JWT_SECRET, auth
-from tests.e2e.helpers import entry, join, live_room, post
-from tests.issue3.helpers import open_thread, settle
-from tests.wsclient import TestSocket
+from tests.support.alert_steps import open_thread, settle
+from tests.support.nodes import JWT_SECRET, auth
+from tests.support.steps import entry, join, live_room, post
+from tests.support.wsclient import TestSocket
 
 THIRD = auth("CH1", "P3")
 EDITOR = auth("CH1", "P8", permissions=["Content__Edit"])

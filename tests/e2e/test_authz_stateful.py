@@ -38,8 +38,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.conftest import auth
 from tests.e2e.threaded_node import SyncSocket, ThreadedNode, threaded_node
+from tests.support.nodes import auth
 
 ATTACKERS = ("anonymous", "member", "editor", "other_church")
 CONTENT_TYPES = (

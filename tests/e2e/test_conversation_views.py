@@ -7,8 +7,8 @@ from urllib.parse import quote
 import httpx
 
 from steeple.auth.hostchat import HostChatCipher
-from tests.conftest import ENCRYPTION_KEY, auth
-from tests.e2e.helpers import group_room, post
+from tests.support.nodes import ENCRYPTION_KEY, auth
+from tests.support.steps import group_room, post
 
 MEMBER = auth("CH1", "P1", group_ids=["G1"])
 STRANGER = auth("CH1", "P3", group_ids=["G2"])

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.cluster.postgres_server import PostgresServer
-from tests.conftest import node_settings
-from tests.e2e.helpers import join, live_room, send, shows
-from tests.wsclient import TestSocket
+from tests.support.nodes import node_settings
+from tests.support.postgres_server import PostgresServer
+from tests.support.steps import join, live_room, send, shows
+from tests.support.wsclient import TestSocket
 
 OUTAGE_LOGGER = "steeple.storage.outage"
 

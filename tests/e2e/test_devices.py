@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.issue3.helpers import is_json_error
+from tests.support.alert_steps import is_json_error
+from tests.support.nodes import auth
 
 ME = auth("CH1", "P1")
 ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])

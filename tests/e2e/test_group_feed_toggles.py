@@ -18,10 +18,10 @@ import pytest
 from steeple.errors import ConfigError
 from steeple.node import Node
 from steeple.settings import Settings
-from tests.client.helpers import free_port
-from tests.clocks import DrivenClock
-from tests.conftest import auth, node_settings
-from tests.membership_db import MembershipDb, membership_db
+from tests.support.client_tools import free_port
+from tests.support.clocks import DrivenClock
+from tests.support.membership_db import MembershipDb, membership_db
+from tests.support.nodes import auth, node_settings
 
 CACHE_SECONDS = 30.0
 GROUP = "G1"

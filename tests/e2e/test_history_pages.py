@@ -12,9 +12,9 @@ import pytest
 from steeple.errors import ConfigError
 from steeple.node import Node
 from steeple.settings import Settings
-from tests.conftest import ENCRYPTION_KEY, JWT_SECRET, auth, node_settings
-from tests.e2e.helpers import group_room, live_room, send
-from tests.history import write_history
+from tests.support.history import write_history
+from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET, auth, node_settings
+from tests.support.steps import group_room, live_room, send
 
 LIMIT = 4
 MEMBER = auth("CH1", "P1", group_ids=["G1"])

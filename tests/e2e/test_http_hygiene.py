@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from steeple.node import Node
 from steeple.storage.schema import metadata
-from tests.conftest import auth
-from tests.e2e.helpers import join, live_room, send
-from tests.wsclient import TestSocket
+from tests.support.nodes import auth
+from tests.support.steps import join, live_room, send
+from tests.support.wsclient import TestSocket
 
 HOST = auth("CH1", "P1", permissions=["Content__Edit", "Chat__Host"])
 NOT_JSON = [

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.conftest import node_settings
-from tests.e2e.helpers import entry, live_room
-from tests.e2e.rawsocket import RawSocket
-from tests.wsclient import TestSocket
+from tests.support.nodes import node_settings
+from tests.support.rawsocket import RawSocket
+from tests.support.steps import entry, live_room
+from tests.support.wsclient import TestSocket
 
 JOINS = 200
 WORKERS = 8

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.wsclient import TestSocket
+from tests.support.wsclient import TestSocket
 
 
 async def live_room(

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.e2e.helpers import group_room, join, live_room, post, send
+from tests.support.nodes import auth
+from tests.support.steps import group_room, join, live_room, post, send
 
 MEMBER = auth("CH1", "P1", group_ids=["G1"])
 OTHER_MEMBER = auth("CH1", "P2", group_ids=["G1"])

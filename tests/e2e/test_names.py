@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.conftest import auth, node_settings
-from tests.e2e.helpers import join, live_room, post, send, shows
-from tests.wsclient import TestSocket
+from tests.support.nodes import auth, node_settings
+from tests.support.steps import join, live_room, post, send, shows
+from tests.support.wsclient import TestSocket
 
 HOST = auth("CH1", "PA", first_name="Pastor", last_name="Ann", permissions=["Chat__Host"])
 NAMELESS = auth("CH1", "P9", first_name="", last_name="")

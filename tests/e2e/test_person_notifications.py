@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 
 from steeple.node import Node
-from tests.conftest import auth
-from tests.e2e.helpers import post
-from tests.issue3.helpers import alerts_socket, counts, is_json_error, open_thread, settle
+from tests.support.alert_steps import alerts_socket, counts, is_json_error, open_thread, settle
+from tests.support.nodes import auth
+from tests.support.steps import post
 
 ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])
 FOREIGN_ADMIN = auth("CH2", "ADM", permissions=["Messaging__Admin"])

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.e2e.helpers import group_room, join, post
-from tests.issue3.helpers import alerts_socket, counts
+from tests.support.alert_steps import alerts_socket, counts
+from tests.support.nodes import auth
+from tests.support.steps import group_room, join, post
 
 MEMBERS = {"group_ids": ["G1"]}
 

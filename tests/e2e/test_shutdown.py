@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from steeple.hub import GOING_AWAY
-from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
-from tests.e2e.helpers import join, live_room
-from tests.wsclient import TestSocket
+from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET
+from tests.support.steps import join, live_room
+from tests.support.wsclient import TestSocket
 
 
 def free_port() -> int:

@@ -16,10 +16,10 @@ import pytest
 
 from steeple.node import Node
 from steeple.services.post_ledger import LocalLedger, RedisLedger
-from tests.client.helpers import free_port
-from tests.clocks import DrivenClock
-from tests.conftest import auth, node_settings
-from tests.e2e.helpers import join, live_room
+from tests.support.client_tools import free_port
+from tests.support.clocks import DrivenClock
+from tests.support.nodes import auth, node_settings
+from tests.support.steps import join, live_room
 
 HOST = auth("CH1", "H1", permissions=["Chat__Host"])
 EDITOR = auth("CH1", "E1", permissions=["Content__Edit"])

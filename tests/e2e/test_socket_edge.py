@@ -13,10 +13,10 @@ from websockets.frames import Opcode
 
 from steeple.hub import GOING_AWAY, SLOW_CONSUMER
 from steeple.node import Node
-from tests.conftest import node_settings
-from tests.e2e.helpers import join, live_room, send, shows
-from tests.e2e.rawsocket import RawSocket
-from tests.wsclient import TestSocket
+from tests.support.nodes import node_settings
+from tests.support.rawsocket import RawSocket
+from tests.support.steps import join, live_room, send, shows
+from tests.support.wsclient import TestSocket
 
 
 async def test_every_inbound_frame_gets_the_same_socket_id(sockets: Any) -> None:

@@ -20,10 +20,10 @@ from websockets.frames import Opcode
 
 from steeple.hub import SLOW_CONSUMER
 from steeple.node import Node
-from tests.client.helpers import eventually
-from tests.conftest import node_settings
-from tests.e2e.helpers import entry, live_room, send
-from tests.e2e.rawsocket import RawSocket
+from tests.support.client_tools import eventually
+from tests.support.nodes import node_settings
+from tests.support.rawsocket import RawSocket
+from tests.support.steps import entry, live_room, send
 
 BUDGET = 256 * 1024
 SEND_BUFFER = 64 * 1024

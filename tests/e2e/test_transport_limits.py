@@ -21,8 +21,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from steeple.node import Node
-from tests.conftest import node_settings
-from tests.e2e.helpers import live_room
+from tests.support.nodes import node_settings
+from tests.support.steps import live_room
 
 BOTH_EDGES = pytest.mark.parametrize(
     "edge", ["socket-port", "single-port"], ids=["socket-port", "single-port"]

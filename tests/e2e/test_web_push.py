@@ -16,8 +16,8 @@ from steeple import cli
 from steeple.errors import ConfigError
 from steeple.node import Node
 from steeple.push.vapid import VapidKeys
-from tests.conftest import auth, node_settings
-from tests.issue3.helpers import is_json_error
+from tests.support.alert_steps import is_json_error
+from tests.support.nodes import auth, node_settings
 
 ME = auth("CH1", "P1")
 EDITOR = auth("CH1", "ED", permissions=["Content__Edit"])

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from steeple.node import Node
-from tests.conftest import node_settings
+from tests.support.nodes import node_settings
 
 T = TypeVar("T")
 Frame = dict[str, Any]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from steeple.storage.store import Store
-from tests.issue3.test_storage import notification
+from tests.storage.test_messaging_extras import notification
 
 
 async def test_get_and_delete_by_id_within_the_church(store: Store) -> None:

@@ -12,10 +12,10 @@ import pytest
 from steeple.errors import ConfigError
 from steeple.node import Node
 from steeple.web.call import ClientAddress
-from tests.conftest import auth, node_settings
-from tests.e2e.helpers import join, live_room
-from tests.issue3.helpers import is_json_error, settle
-from tests.wsclient import TestSocket
+from tests.support.alert_steps import is_json_error, settle
+from tests.support.nodes import auth, node_settings
+from tests.support.steps import join, live_room
+from tests.support.wsclient import TestSocket
 
 HOST = auth("CH1", "H1", permissions=["Content__Edit"])
 Client = Callable[..., httpx.AsyncClient]

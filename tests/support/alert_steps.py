@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.e2e.helpers import join
-from tests.wsclient import TestSocket
+from tests.support.nodes import auth
+from tests.support.steps import join
+from tests.support.wsclient import TestSocket
 
 
 async def alerts_socket(

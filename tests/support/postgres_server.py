@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.processes import ChildProcess, free_port, spawn
+from tests.support.processes import ChildProcess, free_port, spawn
 
 READY = re.compile("ready to accept connections")
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.conftest import ENCRYPTION_KEY, auth
-from tests.e2e.helpers import join, post
-from tests.issue3.helpers import is_json_error
+from tests.support.alert_steps import is_json_error
+from tests.support.nodes import ENCRYPTION_KEY, auth
+from tests.support.steps import join, post
 
 SCRIPT = Path(__file__).with_name("hostchat_node.js")
 HOST = auth("CH1", "H1", permissions=["Chat__Host"])

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.e2e.helpers import group_room, join, post
-from tests.issue3.helpers import is_json_error
+from tests.support.alert_steps import is_json_error
+from tests.support.nodes import auth
+from tests.support.steps import group_room, join, post
 
 JSON = {"Content-Type": "application/json"}
 

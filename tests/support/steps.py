@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
-from tests.e2e.rawsocket import RawSocket
-from tests.wsclient import TestSocket
+from tests.support.nodes import auth
+from tests.support.rawsocket import RawSocket
+from tests.support.wsclient import TestSocket
 
 AnySocket = TestSocket | RawSocket
 

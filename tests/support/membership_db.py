@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from steeple.storage.engine import async_url
-from tests.services import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, require
+from tests.support.services import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, require
 
 SWITCHES = ("discussionsEnabled", "announcementsEnabled")
 

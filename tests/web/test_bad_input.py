@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.conftest import auth, node_settings
-from tests.wsclient import TestSocket
+from tests.support.nodes import auth, node_settings
+from tests.support.wsclient import TestSocket
 
 MEMBER = auth("CH1", "P1", group_ids=["G1"], leader_group_ids=["G1"])
 

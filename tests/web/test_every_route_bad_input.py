@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.conftest import auth
+from tests.support.nodes import auth
 
 BODIES: list[bytes] = [
     b"",
