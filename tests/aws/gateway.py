@@ -160,7 +160,7 @@ class GatewaySocket:
         self._seen = len(posted)
 
     async def next(
-        self, action: str, where: Predicate | None = None, timeout: float = 5.0
+        self, action: str, where: Predicate | None = None, timeout: float = 15.0
     ) -> dict[str, Any]:
         """The first unconsumed frame of ``action`` (matching ``where``)."""
         while True:

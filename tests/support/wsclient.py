@@ -43,7 +43,7 @@ class TestSocket:
             self._arrived.notify_all()
 
     async def next(
-        self, action: str, where: Predicate | None = None, timeout: float = 5.0
+        self, action: str, where: Predicate | None = None, timeout: float = 15.0
     ) -> dict[str, Any]:
         """The first frame of ``action`` (matching ``where``) not yet consumed."""
 
