@@ -11,12 +11,14 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from steeple.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steeple.db"
+DEFAULT_EXPO_PUSH_URL = "https://exp.host/--/api/v2/push/send"
 PROVIDERS = ("local", "redis", "aws")
 MAX_HISTORY_LIMIT = 10_000
 """A page is read and encoded in one go: past this it is no longer a bound worth having."""
@@ -55,6 +57,8 @@ class Settings:
     attendance_viewer_limit: int = 200
     stale_sweep_interval: float = 300.0
     history_limit: int = 200
+    expo_push_url: str = DEFAULT_EXPO_PUSH_URL
+    expo_access_token: str = field(default="", repr=False)
     aws_endpoint_url: str = ""
     aws_region: str = "us-east-1"
     aws_stage: str = ""
@@ -95,6 +99,7 @@ class Settings:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
         if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise ConfigError("VAPID_SUBJECT must be a mailto: or https:// URL (RFC 8292)")
+        self._validate_expo()
         if self.delivery_provider == "aws":
             self._validate_aws()
         if self.delivery_provider == "redis":
@@ -129,6 +134,16 @@ class Settings:
         if self.aws_timeout <= 0:
             raise ConfigError("APIGATEWAY_TIMEOUT must be a positive number of seconds")
 
+    def _validate_expo(self) -> None:
+        if not _https_url(self.expo_push_url):
+            raise ConfigError(
+                "EXPO_PUSH_URL must be an https:// URL (Expo's push/send endpoint), "
+                "without credentials, query or fragment"
+            )
+        token = self.expo_access_token
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise ConfigError("EXPO_ACCESS_TOKEN must be printable ASCII without spaces")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -157,6 +172,8 @@ class Settings:
             "aws_timeout": _float(env, "APIGATEWAY_TIMEOUT", 5.0),
             "migrate_on_start": _bool(env.get("MIGRATE_ON_START") or "true"),
             "history_limit": _int(env, "HISTORY_LIMIT", 200),
+            "expo_push_url": env.get("EXPO_PUSH_URL") or DEFAULT_EXPO_PUSH_URL,
+            "expo_access_token": env.get("EXPO_ACCESS_TOKEN", "").strip(),
             "max_sockets_per_address": _int(env, "MAX_SOCKETS_PER_ADDRESS", 500),
             "handshake_timeout": _float(env, "HANDSHAKE_TIMEOUT", 10.0),
             "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
@@ -167,6 +184,22 @@ class Settings:
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)
         values["pseudonym_secret"] = env.get("PSEUDONYM_SECRET") or values["jwt_secret"]
         return cls(**values, generated=tuple(generated)).validated()
+
+
+def _https_url(value: str) -> bool:
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(host)
+        and not (parts.username or parts.query or parts.fragment)
+    )
 
 
 def _display_host(host: str) -> str:
