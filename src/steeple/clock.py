@@ -3,10 +3,13 @@
 Messages are ordered by ``timeSent``; a strictly increasing microsecond clock keeps
 same-millisecond messages in the order they were stored. Cached values expire by
 :meth:`Clock.seconds`, which a wall-clock step (NTP, a VM resumed) does not move.
+Waiting for a while (a push retry's backoff) goes through the clock too, so a test
+can decide how time passes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -28,3 +31,7 @@ class Clock:
     def seconds(self) -> float:
         """Monotonic seconds (an arbitrary origin), for expiring what a node caches."""
         return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        await asyncio.sleep(seconds)

@@ -25,8 +25,9 @@ from steeple.delivery.local import LocalDelivery
 from steeple.errors import ConfigError
 from steeple.hub import Hub
 from steeple.presence import Attendance
+from steeple.push.channels import push_client, push_routes
 from steeple.push.vapid import web_push_keys
-from steeple.services.alerts import Alerts, SocketSink
+from steeple.services.alerts import Alerts, NotificationSink, SocketSink
 from steeple.services.connections import ConnectionService
 from steeple.services.context import Context
 from steeple.services.conversation_views import ConversationViews
@@ -41,6 +42,7 @@ from steeple.services.person_notifications import PersonNotifications
 from steeple.services.post_ledger import ledger_for
 from steeple.services.preferences import PreferenceService
 from steeple.services.private_messages import PrivateMessageService
+from steeple.services.push_dispatcher import PushDispatcher
 from steeple.services.reach import SocketReach
 from steeple.services.reactions import ReactionService
 from steeple.services.room_settings import RoomSettingsService
@@ -114,8 +116,13 @@ class Services:
         self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
         self.messages = MessageService(ctx, self.conversations, self.signed_in_names)
         self.connections = ConnectionService(ctx, self.conversations, self.signed_in_names)
-        # Push sinks (mobile, web) join the socket sink here when they exist.
-        self.alerts = Alerts(ctx.store, [SocketSink(ctx.delivery)])
+        self.reach = SocketReach(ctx.store, ctx.delivery)
+        self.push = _push_dispatcher(ctx, self.reach)
+        # Push goes last: it runs after the socket frames are handed to delivery.
+        sinks: list[NotificationSink] = [SocketSink(ctx.delivery)]
+        if self.push is not None:
+            sinks.append(self.push)
+        self.alerts = Alerts(ctx.store, sinks)
         self.private_messages = PrivateMessageService(ctx, self.alerts)
         self.notifications = NotificationService(ctx, self.alerts)
         self.reactions = ReactionService(ctx, self.conversations)
@@ -125,7 +132,7 @@ class Services:
         # Slow mode records the post it lets through, so it goes after guards that refuse.
         self.messages.guards += [self.moderation.guard, self.room_settings.guard]
         self.person_notifications = PersonNotifications(
-            ctx, self.alerts, SocketReach(ctx.store, ctx.delivery)
+            ctx, self.alerts, self.reach, pushes=self.push is not None
         )
         self.preferences = PreferenceService(ctx)
         self.devices = DeviceService(ctx)
@@ -137,6 +144,15 @@ class Services:
             self.private_messages.after_message,
             self.notifications.after_message,
         ]
+
+
+def _push_dispatcher(ctx: Context, reach: SocketReach) -> PushDispatcher | None:
+    """The push dispatcher over the channels the settings switch on; None without any."""
+    client = push_client(ctx.settings)
+    routes = push_routes(ctx.settings, client)
+    if not routes:
+        return None
+    return PushDispatcher(ctx, reach, routes, client.aclose)
 
 
 class Node:
@@ -239,6 +255,16 @@ class Node:
         Gauge(
             "steeple_rooms", "Rooms with a member on this node", registry=self.registry
         ).set_function(lambda: len(self.hub.rooms()))
+        push = self.services.push
+        if push is not None:
+            Gauge(
+                "steeple_push_dropped",
+                "Pushes dropped because the queue was full",
+                registry=self.registry,
+            ).set_function(lambda: push.dropped)
+            Gauge(
+                "steeple_push_queued", "Pushes waiting for a worker", registry=self.registry
+            ).set_function(lambda: push.queued)
 
     async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
         await serve_asgi_socket(
@@ -279,6 +305,8 @@ class Node:
             self.socket_port = await self._edge.listen(
                 self.settings.host, self.settings.socket_port
             )
+        if self.services.push is not None:
+            self.services.push.start()
         self._background = [
             asyncio.create_task(self._every(self.settings.ping_interval, self.hub.heartbeat)),
             asyncio.create_task(
@@ -353,6 +381,8 @@ class Node:
                 await self._http_task
             await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
         await self.ctx.drain()
+        if self.services.push is not None:
+            await self.services.push.stop()
         await self.services.room_settings.close()
         await self.services.group_feeds.close()
         await self.delivery.stop()

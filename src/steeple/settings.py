@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steeple.db"
 DEFAULT_EXPO_PUSH_URL = "https://exp.host/--/api/v2/push/send"
 PROVIDERS = ("local", "redis", "aws")
+PUSH_POLICIES = ("absent", "always")
 MAX_HISTORY_LIMIT = 10_000
 """A page is read and encoded in one go: past this it is no longer a bound worth having."""
 
@@ -67,6 +68,16 @@ class Settings:
     migrate_on_start: bool = True
     vapid_private_key: str = field(default="", repr=False)
     vapid_subject: str = "mailto:admin@localhost"
+    # Push (PROTOCOL.md 7.1; README "Push notifications").
+    push_policy: str = "absent"
+    push_queue_size: int = 10_000
+    push_workers: int = 4
+    push_timeout: float = 10.0
+    push_attempts: int = 3
+    push_max_backoff: float = 60.0
+    push_release_interval: float = 30.0
+    ssl_cert_file: str = ""
+    """A CA bundle that outgoing TLS (push services) trusts instead of the public CAs."""
     generated: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -95,6 +106,7 @@ class Settings:
         if self.membership_cache_seconds < 0:
             raise ConfigError("MEMBERSHIP_CACHE_SECONDS must be 0 (no caching) or more seconds")
         self._validate_limits()
+        self._validate_push()
         if len(self.encryption_key.encode()) != 32:
             raise ConfigError("ENCRYPTION_KEY must be exactly 32 bytes (AES-256)")
         if not self.vapid_subject.startswith(("mailto:", "https://")):
@@ -114,6 +126,15 @@ class Settings:
                 "SOCKET_BUFFER_LIMIT must be positive, SOCKET_SEND_BUFFER not negative"
             )
         for name in ("handshake_timeout", "http_read_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be a positive number of seconds")
+
+    def _validate_push(self) -> None:
+        if self.push_policy not in PUSH_POLICIES:
+            raise ConfigError(f"PUSH_POLICY must be one of {', '.join(PUSH_POLICIES)}")
+        if self.push_queue_size < 1 or self.push_workers < 1 or self.push_attempts < 1:
+            raise ConfigError("PUSH_QUEUE_SIZE, PUSH_WORKERS and PUSH_ATTEMPTS must be at least 1")
+        for name in ("push_timeout", "push_max_backoff", "push_release_interval"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.upper()} must be a positive number of seconds")
 
@@ -179,6 +200,14 @@ class Settings:
             "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
             "vapid_private_key": env.get("VAPID_PRIVATE_KEY", ""),
             "vapid_subject": env.get("VAPID_SUBJECT") or "mailto:admin@localhost",
+            "push_policy": env.get("PUSH_POLICY", "absent").strip().lower() or "absent",
+            "push_queue_size": _int(env, "PUSH_QUEUE_SIZE", 10_000),
+            "push_workers": _int(env, "PUSH_WORKERS", 4),
+            "push_timeout": _float(env, "PUSH_TIMEOUT", 10.0),
+            "push_attempts": _int(env, "PUSH_ATTEMPTS", 3),
+            "push_max_backoff": _float(env, "PUSH_MAX_BACKOFF", 60.0),
+            "push_release_interval": _float(env, "PUSH_RELEASE_INTERVAL", 30.0),
+            "ssl_cert_file": env.get("SSL_CERT_FILE", ""),
         }
         values["jwt_secret"] = _secret(env, "JWT_SECRET", generated)
         values["encryption_key"] = _secret(env, "ENCRYPTION_KEY", generated, nbytes=16)

@@ -8,6 +8,7 @@ what the node caches (:meth:`~steeple.clock.Clock.seconds`) alike.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from steeple.clock import Clock
@@ -20,6 +21,8 @@ class DrivenClock(Clock):
         super().__init__()
         self._now = start or datetime.now(UTC).replace(tzinfo=None)
         self._seconds = 0.0
+        self.slept: list[float] = []
+        """Every wait asked of the clock, in seconds, in order."""
 
     def now(self) -> datetime:
         self._now += _TICK
@@ -31,3 +34,9 @@ class DrivenClock(Clock):
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
         self._seconds += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """A wait passes at once: the clock moves on by ``seconds`` and says it was asked."""
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)

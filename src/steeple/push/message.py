@@ -32,5 +32,6 @@ class PushOutcome:
     gone: bool = False
     """404/410 or ``DeviceNotRegistered``: the target should be deleted."""
     retry_after: float | None = None
-    """Set when the service asked to be tried again (429, 5xx); seconds, if it said."""
+    """Set when the service asked to be tried again (429, 5xx); seconds, if it said.
+    ``0.0`` means "retry, at the dispatcher's own backoff"; None means do not retry."""
     error: str = ""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from steeple.delivery.base import Delivery
 from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
+from steeple.services.push_news import PushNews
 from steeple.storage.rows import Row
 from steeple.storage.store import Store
 from steeple.types import person_alerts_room
@@ -36,6 +37,8 @@ class Alert:
     counts: dict[str, int]
     message: Row | None = None
     title: str = ""
+    push: PushNews | None = None
+    """Set for news a phone should hear about; None when only the counts changed."""
 
 
 class NotificationSink(ABC):
@@ -78,11 +81,17 @@ class Alerts:
         return await self._store.notifications.counts(church_id, person_id)
 
     async def tell(
-        self, church_id: str, person_id: str, *, message: Row | None = None, title: str = ""
+        self,
+        church_id: str,
+        person_id: str,
+        *,
+        message: Row | None = None,
+        title: str = "",
+        push: PushNews | None = None,
     ) -> None:
         """Send fresh counts (and the DM, if any) to every sink of this person."""
         counts = await self.counts(church_id, person_id)
-        alert = Alert(church_id, person_id, counts, message, title)
+        alert = Alert(church_id, person_id, counts, message, title, push)
         for sink in self.sinks:
             try:
                 await sink.deliver(alert)

@@ -17,6 +17,7 @@ from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
+from steeple.services.push_news import message_news
 from steeple.storage.messages import SUBSCRIPTION
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
@@ -58,8 +59,10 @@ class NotificationService:
             for person in sorted(people)
         ]
         await self._store.notifications.add(rows)
+        push_title = str(conversation.get("title") or "") or "New message"
+        news = message_news(message, conversation, title=push_title, private=False)
         for row in rows:
-            await self._alerts.tell(church_id, row["personId"], title=title)
+            await self._alerts.tell(church_id, row["personId"], title=title, push=news)
 
     def _row(
         self, church_id: str, person_id: str, content: tuple[str, str], message: Row, title: str

@@ -1,13 +1,17 @@
 """Notifications addressed by person and by id, and the ones an administrator raises.
 
 ``create`` and ``sendTest`` deliver the way every notification is delivered: fresh
-counts to each sink of :class:`~steeple.services.alerts.Alerts` (today the person's
-``alerts`` sockets; push joins as another sink). A socket delivery they make is
-written to ``deliveryLogs``, so support can see whether a test reached anyone.
+counts to each sink of :class:`~steeple.services.alerts.Alerts` (the person's
+``alerts`` sockets, then push where no socket reaches them). A socket delivery they
+make is written to ``deliveryLogs`` (push writes its own rows), so support can see
+whether a test reached anyone. ``sendTest`` waits for its push (bounded by the push
+timeout) to say ``"push"`` when a device took it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from steeple import validation
@@ -18,6 +22,7 @@ from steeple.services.context import Context
 from steeple.services.notifications import NOTIFICATION_CONTENT
 from steeple.services.ownership import owner_or
 from steeple.services.preference_catalogue import BY_KEY
+from steeple.services.push_news import PushNews, cut
 from steeple.services.reach import SocketReach
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
@@ -26,15 +31,22 @@ from steeple.types import ID_LENGTH, is_valid_id, new_id
 MAX_MESSAGE = 2000
 MAX_LINK = 100
 SOCKET = "socket"
+PUSH = "push"
 TEST_TITLE = "Test notification"
+TEST_BODY = "Push notifications reach this device."
+NOTIFICATION_TITLE = "New notification"
+TEST_WAIT_MARGIN = 5.0
 
 
 class PersonNotifications:
-    def __init__(self, ctx: Context, alerts: Alerts, reach: SocketReach) -> None:
+    def __init__(
+        self, ctx: Context, alerts: Alerts, reach: SocketReach, *, pushes: bool = False
+    ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._alerts = alerts
         self._reach = reach
+        self._pushes = pushes
 
     async def for_person(self, principal: Principal, church_id: str, person_id: str) -> list[Row]:
         if not owner_or(principal, church_id, person_id, MESSAGING_ADMIN):
@@ -84,7 +96,9 @@ class PersonNotifications:
         ]
         await self._store.notifications.add(rows)
         for row in rows:
-            await self._alerts.tell(church_id, row["personId"], title=row["message"])
+            await self._alerts.tell(
+                church_id, row["personId"], title=row["message"], push=_row_news(row)
+            )
         await self._log([r for r in rows if r["personId"] in reached])
         return rows
 
@@ -95,11 +109,33 @@ class PersonNotifications:
         person_id = validation.identifier(entry, "personId", max_length=ID_LENGTH)
         title = validation.text(entry, "title", required=False, default=TEST_TITLE)
         reached = await self._reach.has_socket(church_id, person_id)
-        await self._alerts.tell(church_id, person_id, title=title)
+        pushed = asyncio.get_running_loop().create_future() if self._pushes else None
+        news = PushNews(
+            title=cut(title),
+            body=TEST_BODY,
+            link="",
+            topic="test",
+            category=None,
+            content_type="test",
+            transactional=True,
+            pushed=pushed,
+        )
+        await self._alerts.tell(church_id, person_id, title=title, push=news)
         if reached:
             test = {"churchId": church_id, "personId": person_id, "contentType": "test"}
             await self._log([{**test, "contentId": None}])
-        return {"method": SOCKET if reached else "", "success": True}
+            return {"method": SOCKET, "success": True}
+        return {"method": PUSH if await self._pushed(pushed) else "", "success": True}
+
+    async def _pushed(self, pushed: asyncio.Future[bool] | None) -> bool:
+        """Whether the test push reached a device, waiting no longer than a push may."""
+        if pushed is None:
+            return False
+        settings = self._ctx.settings
+        wait = settings.push_timeout * settings.push_attempts + TEST_WAIT_MARGIN
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(pushed), wait)
+        return False
 
     async def _log(self, deliveries: list[Row]) -> None:
         now = self._ctx.clock.now()
@@ -120,6 +156,18 @@ class PersonNotifications:
                 for row in deliveries
             ]
         )
+
+
+def _row_news(row: Row) -> PushNews:
+    return PushNews(
+        title=NOTIFICATION_TITLE,
+        body=cut(str(row["message"] or "")),
+        link=row["link"] or "",
+        topic=f"{row['contentType'] or ''}:{row['contentId'] or row['id']}",
+        category=row["category"],
+        content_type=row["contentType"],
+        content_id=row["contentId"],
+    )
 
 
 def _admin(principal: Principal) -> str:

@@ -18,6 +18,7 @@ from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
+from steeple.services.push_news import message_news
 from steeple.storage.messages import SUBSCRIPTION
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
@@ -193,7 +194,10 @@ class PrivateMessageService:
                 "category": None,
             }
         )
-        await self._alerts.tell(thread["churchId"], recipient, message=message, title=title)
+        news = message_news(message, conversation, title=title, private=True)
+        await self._alerts.tell(
+            thread["churchId"], recipient, message=message, title=title, push=news
+        )
 
 
 def _parse_entry(principal: Principal, entry: dict[str, Any]) -> tuple[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.rows import Row, as_rows
@@ -32,3 +35,18 @@ class DeliveryLogRepository:
         )
         async with self._engine.connect() as db:
             return as_rows(await db.execute(query))
+
+    async def pushes_since(
+        self, church_id: str, person_id: str, methods: Collection[str], since: datetime
+    ) -> int:
+        """Successful pushes to the person since ``since``. One push reaches several
+        devices at one ``attemptTime``, so it counts once however many rows it wrote."""
+        query = select(func.count(distinct(t.c.attemptTime))).where(
+            t.c.churchId == church_id,
+            t.c.personId == person_id,
+            t.c.deliveryMethod.in_(list(methods)),
+            t.c.success.is_(True),
+            t.c.attemptTime >= since,
+        )
+        async with self._engine.connect() as db:
+            return int((await db.execute(query)).scalar_one())

@@ -211,3 +211,26 @@ room_settings = Table(
     Column("slowModeSeconds", Integer),
     Column("updatedAt", Time),
 )
+
+# Steeple's own: pushes held back for a person's quiet hours, released when they end
+# (PROTOCOL.md 7.1). One row per person and topic (conversation): a newer push for the
+# same conversation replaces the held one.
+held_pushes = Table(
+    "heldPushes",
+    metadata,
+    _id(primary_key=True),
+    _id("churchId"),
+    _id("personId"),
+    Column("topic", String(100)),
+    Column("category", String(50)),
+    Column("contentType", String(45)),
+    Column("contentId", String(45)),
+    Column("title", String(255)),
+    Column("body", Text),
+    Column("link", String(255)),
+    Column("urgent", Boolean),
+    Column("heldAt", Time),
+    Column("releaseAt", Time),
+    Index("ix_held_pushes_release", "releaseAt"),
+    Index("ix_held_pushes_person", "churchId", "personId", "topic"),
+)

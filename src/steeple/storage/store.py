@@ -12,6 +12,7 @@ from steeple.storage.delivery_logs import DeliveryLogRepository
 from steeple.storage.devices import DeviceRepository
 from steeple.storage.engine import create_engine, migrate
 from steeple.storage.group_commit import GroupCommit
+from steeple.storage.held_pushes import HeldPushRepository
 from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
 from steeple.storage.outage import DatabaseOutage
@@ -37,6 +38,7 @@ class Store:
         self.devices = DeviceRepository(engine)
         self.preferences = PreferenceRepository(engine)
         self.delivery_logs = DeliveryLogRepository(engine)
+        self.held_pushes = HeldPushRepository(engine)
         self.outage = DatabaseOutage(self.ping)
 
     @classmethod
