@@ -68,6 +68,10 @@ class PushDispatcher(NotificationSink):
             log.warning("push queue full (%d): a push was dropped", self._queue.maxsize)
             _settle(alert.push, False)
 
+    async def drained(self) -> None:
+        """Wait until every push queued so far has been handled (sent, held or let go)."""
+        await self._queue.join()
+
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -1,0 +1,88 @@
+"""Fixtures for push: a CA, a fake Web Push service trusted through it, and a node
+with web push on, a driven clock, and one push worker (so pushes are handled in the
+order they were raised)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from steeple.node import Node
+from steeple.push.vapid import VapidKeys
+from tests.clocks import DrivenClock
+from tests.conftest import node_settings
+from tests.push.fake_web_push import FakeWebPush
+from tests.push.tls import TestCertificates, make_certificates
+from tests.wsclient import TestSocket
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> TestCertificates:
+    return make_certificates(tmp_path)
+
+
+@pytest.fixture
+async def push_service(certificates: TestCertificates) -> AsyncIterator[FakeWebPush]:
+    service = FakeWebPush(certificates)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def vapid() -> VapidKeys:
+    return VapidKeys.generate()
+
+
+def push_settings(
+    database_url: str, vapid: VapidKeys, certificates: TestCertificates, **overrides: Any
+) -> Any:
+    values: dict[str, Any] = {
+        "vapid_private_key": vapid.private_key_b64,
+        "vapid_subject": "mailto:pastor@church.test",
+        "ssl_cert_file": str(certificates.ca_file),
+        "push_workers": 1,
+        "push_release_interval": 0.05,
+    }
+    values.update(overrides)
+    return node_settings(database_url, **values)
+
+
+@pytest.fixture
+def clock() -> DrivenClock:
+    return DrivenClock()
+
+
+@pytest.fixture
+async def push_node(
+    sqlite_url: str, vapid: VapidKeys, certificates: TestCertificates, clock: DrivenClock
+) -> AsyncIterator[Node]:
+    running = Node(push_settings(sqlite_url, vapid, certificates), clock=clock)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def push_http(push_node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=push_node.http_url + "/messaging", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def push_sockets(push_node: Node) -> AsyncIterator[Callable[[], Awaitable[TestSocket]]]:
+    """``await push_sockets()`` opens a socket to the push node; all closed at the end."""
+    opened: list[TestSocket] = []
+
+    async def open_socket() -> TestSocket:
+        socket = await TestSocket.connect(push_node.socket_url)
+        opened.append(socket)
+        return socket
+
+    yield open_socket
+    for socket in opened:
+        await socket.close()

@@ -1,0 +1,58 @@
+"""Steps the push tests share: a browser subscribes, a person posts, a person is quiet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from steeple.node import Node
+from steeple.services.push_dispatcher import PushDispatcher
+from steeple.storage.rows import Row
+from tests.conftest import auth
+from tests.e2e.helpers import post
+from tests.push.browser import BrowserKeys
+from tests.push.fake_web_push import FakeWebPush
+
+ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])
+
+
+async def subscribe_browser(
+    http: httpx.AsyncClient, service: FakeWebPush, person: str, church: str = "CH1"
+) -> BrowserKeys:
+    """The page's steps: fetch the server's key, subscribe with it, hand the server the
+    subscription."""
+    key = (await http.get("/webpush/publicKey")).json()
+    assert key["enabled"] is True
+    keys, subscription = service.subscribe(key["publicKey"])
+    body = {"subscription": subscription, "appName": "B1App", "label": "Chrome"}
+    response = await http.post("/webpush/subscribe", json=body, headers=auth(church, person))
+    assert response.json()["success"] is True, response.text
+    return keys
+
+
+def dispatcher(node: Node) -> PushDispatcher:
+    push = node.services.push
+    assert push is not None
+    return push
+
+
+async def push_logs(node: Node, person: str, church: str = "CH1") -> list[Row]:
+    """The person's web push attempts, oldest first."""
+    rows = await node.store.delivery_logs.for_person(church, person)
+    return sorted(
+        (r for r in rows if r["deliveryMethod"] == "webPush"), key=lambda r: r["attemptTime"]
+    )
+
+
+async def say(
+    http: httpx.AsyncClient, thread: dict[str, Any], sender: str, text: str
+) -> dict[str, Any]:
+    """``sender`` posts ``text`` in the private thread."""
+    room = {"id": thread["conversationId"], "churchId": "CH1"}
+    return await post(http, room, text, headers=auth("CH1", sender))
+
+
+async def prefer(http: httpx.AsyncClient, person: str, **fields: Any) -> None:
+    response = await http.post("/notificationPreferences", json=fields, headers=auth("CH1", person))
+    assert response.status_code == 200, response.text
