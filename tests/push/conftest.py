@@ -16,17 +16,17 @@ from steeple.push.vapid import VapidKeys
 from tests.clocks import DrivenClock
 from tests.conftest import node_settings
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.tls import TestCertificates, make_certificates
+from tests.push.tls import Certificates, make_certificates
 from tests.wsclient import TestSocket
 
 
 @pytest.fixture
-def certificates(tmp_path: Path) -> TestCertificates:
+def certificates(tmp_path: Path) -> Certificates:
     return make_certificates(tmp_path)
 
 
 @pytest.fixture
-async def push_service(certificates: TestCertificates) -> AsyncIterator[FakeWebPush]:
+async def push_service(certificates: Certificates) -> AsyncIterator[FakeWebPush]:
     service = FakeWebPush(certificates)
     await service.start()
     yield service
@@ -39,7 +39,7 @@ def vapid() -> VapidKeys:
 
 
 def push_settings(
-    database_url: str, vapid: VapidKeys, certificates: TestCertificates, **overrides: Any
+    database_url: str, vapid: VapidKeys, certificates: Certificates, **overrides: Any
 ) -> Any:
     values: dict[str, Any] = {
         "vapid_private_key": vapid.private_key_b64,
@@ -59,8 +59,13 @@ def clock() -> DrivenClock:
 
 @pytest.fixture
 async def push_node(
-    sqlite_url: str, vapid: VapidKeys, certificates: TestCertificates, clock: DrivenClock
+    sqlite_url: str,
+    vapid: VapidKeys,
+    certificates: Certificates,
+    clock: DrivenClock,
+    push_service: FakeWebPush,
 ) -> AsyncIterator[Node]:
+    """Started after the push service and stopped before it (its connections close first)."""
     running = Node(push_settings(sqlite_url, vapid, certificates), clock=clock)
     await running.start()
     yield running

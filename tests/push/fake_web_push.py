@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from steeple.push.vapid import b64url_decode
 from tests.push.browser import BrowserKeys
-from tests.push.tls import TestCertificates
+from tests.push.tls import Certificates
 
 TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_EXP = 24 * 3600
@@ -70,7 +70,7 @@ class Subscriber:
 
 
 class FakeWebPush:
-    def __init__(self, certificates: TestCertificates) -> None:
+    def __init__(self, certificates: Certificates) -> None:
         self._certificates = certificates
         self._subscribers: dict[str, Subscriber] = {}
         self.answers: deque[Answer] = deque()

@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 @dataclass(frozen=True)
-class TestCertificates:
+class Certificates:
     ca_file: Path
     cert_file: Path
     key_file: Path
@@ -28,7 +28,7 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificates(folder: Path) -> TestCertificates:
+def make_certificates(folder: Path) -> Certificates:
     """A CA, and a certificate it signs for 127.0.0.1 and localhost."""
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -79,7 +79,7 @@ def make_certificates(folder: Path) -> TestCertificates:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    found = TestCertificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    found = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
     found.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     found.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     found.key_file.write_bytes(
