@@ -67,7 +67,9 @@ def payload(message: PushMessage) -> bytes:
 class WebPushChannel:
     def __init__(self, client: httpx.AsyncClient, keys: VapidKeys, subject: str) -> None:
         self._client = client
-        self._vapid = Vapid02(keys.private_key)
+        # VAPID_SUBJECT is checked by Settings (mailto: or https:); py-vapid's own check
+        # would refuse an https: contact page with a path, which RFC 8292 allows.
+        self._vapid = Vapid02(keys.private_key, conf={"no-strict": True})
         self._subject = subject
 
     async def send(self, targets: Sequence[tuple[str, PushMessage]]) -> list[PushOutcome]:
