@@ -131,9 +131,7 @@ class Services:
         self.room_settings = RoomSettingsService(ctx, self.conversations, ledger_for(ctx.settings))
         # Slow mode records the post it lets through, so it goes after guards that refuse.
         self.messages.guards += [self.moderation.guard, self.room_settings.guard]
-        self.person_notifications = PersonNotifications(
-            ctx, self.alerts, self.reach, pushes=self.push is not None
-        )
+        self.person_notifications = PersonNotifications(ctx, self.alerts, self.reach, self.push)
         self.preferences = PreferenceService(ctx)
         self.devices = DeviceService(ctx)
         self.web_push = WebPushService(

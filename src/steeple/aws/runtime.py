@@ -60,14 +60,17 @@ class LambdaRuntime:
         self._prepared = True
 
     async def settle(self) -> None:
-        """Finish background work, due attendance frames and every queued post.
+        """Finish background work, due attendance frames, queued pushes (and held ones
+        now due) and every queued post.
 
         Posting may find gone connections, whose removal makes more attendance due,
         so this repeats until a round queues nothing new.
         """
+        push = self.node.services.push
         while True:
             await self.node.ctx.drain()
-            if not await self.delivery.flush():
+            pushed = push is not None and await push.flush()
+            if not await self.delivery.flush() and not pushed:
                 return
 
     def close(self) -> None:

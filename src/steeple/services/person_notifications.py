@@ -22,6 +22,7 @@ from steeple.services.context import Context
 from steeple.services.notifications import NOTIFICATION_CONTENT
 from steeple.services.ownership import owner_or
 from steeple.services.preference_catalogue import BY_KEY
+from steeple.services.push_dispatcher import PushDispatcher
 from steeple.services.push_news import PushNews, cut
 from steeple.services.reach import SocketReach
 from steeple.storage.private_messages import PM_CONTENT_TYPE
@@ -40,13 +41,13 @@ TEST_WAIT_MARGIN = 5.0
 
 class PersonNotifications:
     def __init__(
-        self, ctx: Context, alerts: Alerts, reach: SocketReach, *, pushes: bool = False
+        self, ctx: Context, alerts: Alerts, reach: SocketReach, push: PushDispatcher | None = None
     ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._alerts = alerts
         self._reach = reach
-        self._pushes = pushes
+        self._push = push
 
     async def for_person(self, principal: Principal, church_id: str, person_id: str) -> list[Row]:
         if not owner_or(principal, church_id, person_id, MESSAGING_ADMIN):
@@ -109,7 +110,7 @@ class PersonNotifications:
         person_id = validation.identifier(entry, "personId", max_length=ID_LENGTH)
         title = validation.text(entry, "title", required=False, default=TEST_TITLE)
         reached = await self._reach.has_socket(church_id, person_id)
-        pushed = asyncio.get_running_loop().create_future() if self._pushes else None
+        pushed = asyncio.get_running_loop().create_future() if self._push else None
         news = PushNews(
             title=cut(title),
             body=TEST_BODY,
@@ -129,8 +130,10 @@ class PersonNotifications:
 
     async def _pushed(self, pushed: asyncio.Future[bool] | None) -> bool:
         """Whether the test push reached a device, waiting no longer than a push may."""
-        if pushed is None:
+        if pushed is None or self._push is None:
             return False
+        if not self._push.running:  # Lambda: no workers, so push within this call
+            await self._push.flush()
         settings = self._ctx.settings
         wait = settings.push_timeout * settings.push_attempts + TEST_WAIT_MARGIN
         with contextlib.suppress(TimeoutError):

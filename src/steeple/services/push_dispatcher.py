@@ -53,6 +53,11 @@ class PushDispatcher(NotificationSink):
         self.dropped = 0
 
     @property
+    def running(self) -> bool:
+        """Workers are taking pushes from the queue (not so on Lambda: see :meth:`flush`)."""
+        return bool(self._tasks)
+
+    @property
     def queued(self) -> int:
         return self._queue.qsize()
 
@@ -93,16 +98,28 @@ class PushDispatcher(NotificationSink):
 
     async def _work(self) -> None:
         while True:
-            alert = await self._queue.get()
-            assert alert.push is not None
-            pushed = False
-            try:
-                pushed = await self._handle(alert.church_id, alert.person_id, alert.push, alert)
-            except Exception:
-                log.exception("a push could not be handled")
-            finally:
-                _settle(alert.push, pushed)
-                self._queue.task_done()
+            await self._run(await self._queue.get())
+
+    async def flush(self) -> bool:
+        """Handle every queued push now, and release due held ones; False if there was
+        nothing to do. A Lambda invocation calls this before it returns: a frozen
+        container runs no workers between invocations."""
+        busy = False
+        while not self._queue.empty():
+            busy = True
+            await self._run(self._queue.get_nowait())
+        return bool(await self.release_due()) or busy
+
+    async def _run(self, alert: Alert) -> None:
+        assert alert.push is not None
+        pushed = False
+        try:
+            pushed = await self._handle(alert.church_id, alert.person_id, alert.push, alert)
+        except Exception:
+            log.exception("a push could not be handled")
+        finally:
+            _settle(alert.push, pushed)
+            self._queue.task_done()
 
     async def _handle(
         self, church_id: str, person_id: str, news: PushNews, alert: Alert | None
