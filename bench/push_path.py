@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from tests.push.browser import BrowserKeys  # noqa: E402
-from tests.push.tls import make_certificates  # noqa: E402
+from tests.push.expo_ca import make_certificates  # noqa: E402
 
 from steeple.auth.principal import issue_token  # noqa: E402
 from steeple.push.vapid import VapidKeys  # noqa: E402

@@ -3,34 +3,30 @@ before the Lambda invocation returns (a frozen container runs no workers)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from steeple.push.vapid import VapidKeys
 from steeple.settings import Settings
 from tests.aws.conftest import MakeGateway
-from tests.aws.gateway import GatewaySocket
-from tests.issue3.helpers import alerts_socket, open_thread
-from tests.push.conftest import certificates, push_service, vapid
+from tests.push.expo_ca import make_certificates
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.helpers import ADMIN, say, subscribe_browser
-from tests.push.tls import Certificates
-
-__all__ = ["certificates", "push_service", "vapid"]  # the push fixtures, used here
+from tests.push.helpers import ADMIN, push_overrides, running, say, subscribe_browser
+from tests.support.alert_steps import alerts_socket, open_thread
 
 
 async def test_a_live_connection_means_no_push_and_none_means_a_push(
-    make_gateway: MakeGateway,
-    settings: Settings,
-    push_service: FakeWebPush,
-    vapid: VapidKeys,
-    certificates: Certificates,
+    make_gateway: MakeGateway, settings: Settings, tmp_path: Path
 ) -> None:
-    gateway = await make_gateway(
-        settings.override(
-            vapid_private_key=vapid.private_key_b64, ssl_cert_file=str(certificates.ca_file)
-        )
-    )
-    open_socket: Callable[[], Awaitable[GatewaySocket]] = gateway.open_socket
+    certificates = make_certificates(tmp_path)
+    push = push_overrides(VapidKeys.generate(), certificates)
+    async with running(certificates) as push_service:
+        gateway = await make_gateway(settings.override(**push))
+        await _scenario(gateway, push_service)
+
+
+async def _scenario(gateway: Any, push_service: FakeWebPush) -> None:
+    open_socket = gateway.open_socket
     async with gateway.client() as http:
         await subscribe_browser(http, push_service, "P2")
         bob = await alerts_socket(http, await open_socket(), "P2")

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from steeple.node import Node
 from steeple.push.vapid import VapidKeys
-from tests.clocks import DrivenClock
-from tests.conftest import node_settings
+from tests.push.expo_ca import CertificateFiles as Certificates
+from tests.push.expo_ca import make_certificates
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.tls import Certificates, make_certificates
-from tests.wsclient import TestSocket
+from tests.push.helpers import push_settings, running
+from tests.support.clocks import DrivenClock
+from tests.support.wsclient import TestSocket
 
 
 @pytest.fixture
@@ -27,29 +27,13 @@ def certificates(tmp_path: Path) -> Certificates:
 
 @pytest.fixture
 async def push_service(certificates: Certificates) -> AsyncIterator[FakeWebPush]:
-    service = FakeWebPush(certificates)
-    await service.start()
-    yield service
-    await service.stop()
+    async with running(certificates) as service:
+        yield service
 
 
 @pytest.fixture
 def vapid() -> VapidKeys:
     return VapidKeys.generate()
-
-
-def push_settings(
-    database_url: str, vapid: VapidKeys, certificates: Certificates, **overrides: Any
-) -> Any:
-    values: dict[str, Any] = {
-        "vapid_private_key": vapid.private_key_b64,
-        "vapid_subject": "mailto:pastor@church.test",
-        "ssl_cert_file": str(certificates.ca_file),
-        "push_workers": 1,
-        "push_release_interval": 0.05,
-    }
-    values.update(overrides)
-    return node_settings(database_url, **values)
 
 
 @pytest.fixture

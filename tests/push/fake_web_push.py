@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from steeple.push.vapid import b64url_decode
 from tests.push.browser import BrowserKeys
-from tests.push.tls import Certificates
+from tests.push.expo_ca import CertificateFiles as Certificates
 
 TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_EXP = 24 * 3600

@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from steeple.node import Node
+from steeple.push.vapid import VapidKeys
 from steeple.services.push_dispatcher import PushDispatcher
 from steeple.storage.rows import Row
-from tests.conftest import auth
-from tests.e2e.helpers import post
 from tests.push.browser import BrowserKeys
+from tests.push.expo_ca import CertificateFiles
 from tests.push.fake_web_push import FakeWebPush
+from tests.support.nodes import auth, node_settings
+from tests.support.steps import post
 
 ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])
+
+
+def push_overrides(vapid: VapidKeys, certificates: CertificateFiles) -> dict[str, Any]:
+    """Web push on, trusting the test CA, one worker (pushes handled in the order raised)
+    and a quick look for held pushes."""
+    return {
+        "vapid_private_key": vapid.private_key_b64,
+        "vapid_subject": "mailto:pastor@church.test",
+        "ssl_cert_file": str(certificates.ca_file),
+        "push_workers": 1,
+        "push_release_interval": 0.05,
+    }
+
+
+def push_settings(
+    database_url: str, vapid: VapidKeys, certificates: CertificateFiles, **overrides: Any
+) -> Any:
+    return node_settings(database_url, **{**push_overrides(vapid, certificates), **overrides})
+
+
+@asynccontextmanager
+async def running(certificates: CertificateFiles) -> AsyncIterator[FakeWebPush]:
+    """A fake Web Push service serving with the test CA's certificate."""
+    service = FakeWebPush(certificates)
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
 
 
 async def subscribe_browser(

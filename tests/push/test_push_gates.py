@@ -10,12 +10,19 @@ import pytest
 
 from steeple.node import Node
 from steeple.push.vapid import VapidKeys
-from tests.clocks import DrivenClock
-from tests.issue3.helpers import counts, open_thread
-from tests.push.conftest import push_settings
+from tests.push.expo_ca import CertificateFiles as Certificates
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.helpers import ADMIN, dispatcher, prefer, push_logs, say, subscribe_browser
-from tests.push.tls import Certificates
+from tests.push.helpers import (
+    ADMIN,
+    dispatcher,
+    prefer,
+    push_logs,
+    push_settings,
+    say,
+    subscribe_browser,
+)
+from tests.support.alert_steps import counts, open_thread
+from tests.support.clocks import DrivenClock
 
 START = datetime(2026, 12, 2, 23, 0)
 """17:00 in America/Chicago (UTC-6 in December)."""

@@ -13,13 +13,12 @@ import pytest
 
 from steeple.node import Node
 from steeple.push.vapid import VapidKeys
-from tests.clocks import DrivenClock
-from tests.issue3.helpers import alerts_socket, open_thread
-from tests.push.conftest import push_settings
+from tests.push.expo_ca import CertificateFiles as Certificates
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.helpers import dispatcher, push_logs, say, subscribe_browser
-from tests.push.tls import Certificates
-from tests.wsclient import TestSocket
+from tests.push.helpers import dispatcher, push_logs, push_settings, say, subscribe_browser
+from tests.support.alert_steps import alerts_socket, open_thread
+from tests.support.clocks import DrivenClock
+from tests.support.wsclient import TestSocket
 
 QUEUE = 2
 

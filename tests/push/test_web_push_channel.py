@@ -15,8 +15,8 @@ from steeple.push.subscription import WebPushSubscription
 from steeple.push.vapid import VapidKeys
 from steeple.push.web_push_channel import WebPushChannel, topic_header
 from steeple.services.push_gates import PushGates
+from tests.push.expo_ca import CertificateFiles as Certificates
 from tests.push.fake_web_push import FakeWebPush
-from tests.push.tls import Certificates
 
 MESSAGE = PushMessage(title="Hi", body="Body", link="/messages/C1", badge=3, topic="C1")
 

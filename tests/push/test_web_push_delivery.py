@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from steeple.node import Node
-from tests.clocks import DrivenClock
-from tests.issue3.helpers import alerts_socket, counts, open_thread
 from tests.push.fake_web_push import Answer, FakeWebPush
 from tests.push.helpers import ADMIN, dispatcher, push_logs, say, subscribe_browser
-from tests.wsclient import TestSocket
+from tests.support.alert_steps import alerts_socket, counts, open_thread
+from tests.support.clocks import DrivenClock
+from tests.support.wsclient import TestSocket
 
 Sockets = Callable[[], Awaitable[TestSocket]]
 

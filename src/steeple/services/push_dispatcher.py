@@ -108,7 +108,8 @@ class PushDispatcher(NotificationSink):
         while not self._queue.empty():
             busy = True
             await self._run(self._queue.get_nowait())
-        return bool(await self.release_due()) or busy
+        released = await self.release_due()
+        return bool(released + await self._sender.follow_up()) or busy
 
     async def _run(self, alert: Alert) -> None:
         assert alert.push is not None
@@ -170,11 +171,13 @@ class PushDispatcher(NotificationSink):
         return taken
 
     async def _release_every(self, seconds: float) -> None:
+        """Held pushes whose quiet hours ended, and what channels learned since."""
         while True:
             try:
                 await self.release_due()
+                await self._sender.follow_up()
             except Exception:
-                log.exception("releasing held pushes failed")
+                log.exception("releasing held pushes or reading receipts failed")
             await asyncio.sleep(seconds)
 
 

@@ -7,7 +7,9 @@ backoff, never sooner than its ``Retry-After``; a service that asks to wait long
 than the cap is not retried. The attempts are bounded (``PUSH_ATTEMPTS``).
 
 The rows of one attempt share its ``attemptTime``, which is how the daily cap counts
-pushes rather than devices.
+pushes rather than devices. What a channel learns later (Expo's receipts) is asked
+for by :meth:`PushSender.follow_up`: a device found gone then is deleted too, and a
+failure is logged (a success is not: the send was already counted).
 """
 
 from __future__ import annotations
@@ -113,11 +115,31 @@ class PushSender:
                 for (route, _), o in results
             ]
         )
-        for (_, device), outcome in results:
+        for (route, device), outcome in results:
+            if outcome.success and route.follow_up is not None:
+                route.follow_up.remember(outcome, (church_id, person_id, device["id"]), now)
             if outcome.gone:
                 await self._store.devices.delete(church_id, device["id"])
             elif not outcome.success and outcome.retry_after is None:
                 log.warning("push to %s refused: %s", outcome.host, outcome.error)
+
+    async def follow_up(self) -> int:
+        """Act on the later outcomes every channel knows by now; how many there were."""
+        now = self._ctx.clock.now()
+        settled = 0
+        for route in self.routes:
+            if route.follow_up is None:
+                continue
+            for (church_id, person_id, device_id), outcome in await route.follow_up.check(now):
+                settled += 1
+                if outcome.success:
+                    continue
+                if outcome.gone:
+                    await self._store.devices.delete(church_id, device_id)
+                news = PushNews("", "", "", "", None, content_type="receipt")
+                row = _log_row(news, church_id, person_id, route.method, outcome, now)
+                await self._store.delivery_logs.add([row])
+        return settled
 
     def _delay(self, attempt: int, asked: list[float]) -> float | None:
         """The wait before the next attempt; None if the service asked for longer than
