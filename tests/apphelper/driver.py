@@ -125,6 +125,10 @@ class AppHelperClient:
                 return seen
         return None
 
+    def forget(self) -> None:
+        """Later waits look only at events from now on."""
+        self._taken.update(range(len(self.events)))
+
     def seen(self, event: str) -> list[Event]:
         return [e for e in self.events if e["event"] == event]
 
