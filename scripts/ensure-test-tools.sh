@@ -1,7 +1,10 @@
 #!/bin/sh
-# Debian packages the tests drive: headless Chromium (the browser tests; Playwright
-# is pointed at it and downloads nothing) and HAProxy (the load-balancer test).
+# What the tests drive besides Python: Debian packages (headless Chromium for the browser
+# tests, Playwright is pointed at it and downloads nothing; HAProxy for the
+# load-balancer test) and the npm packages of the real ChurchApps client
+# (tests/apphelper, pinned in its package-lock.json).
 set -e
+sh "$(dirname "$0")/ensure-npm-packages.sh"
 need=""
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v haproxy >/dev/null 2>&1 || need="$need haproxy"
