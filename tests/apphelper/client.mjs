@@ -3,6 +3,8 @@
 // configure them, driven by the pytest side against a Steeple node.
 //
 //   node client.mjs <messaging API base, e.g. http://127.0.0.1:8084/messaging> <socket URL>
+//   node client.mjs --stage <stage>   (the URLs from the apps' environment variables, read
+//                                      by CommonEnvironmentHelper.init(stage), as the apps do)
 //
 // Commands arrive on stdin, one JSON object per line ({"do": "connect"}, ...); everything
 // the client observes leaves on stdout, one JSON object per line ({"event": ...}). The
@@ -23,10 +25,16 @@ const { NotificationService } = await import(
   "@churchapps/apphelper/dist/helpers/NotificationService.js"
 );
 
-const [messagingApi, socketUrl] = process.argv.slice(2);
+const [messagingApi, socketUrl] = urls(process.argv.slice(2));
 const FRAME_ACTIONS = ["message", "attendance", "deleteMessage", "notification", "privateMessage"];
 const joinedRooms = new Map(); // conversationId -> {churchId, displayName}
 let signedIn = null; // {churchId, personId}
+
+function urls([first, second]) {
+  if (first !== "--stage") return [first, second];
+  CommonEnvironmentHelper.init(second);
+  return [CommonEnvironmentHelper.MessagingApi, CommonEnvironmentHelper.MessagingApiSocket];
+}
 
 function emit(event, fields = {}) {
   process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -54,13 +55,14 @@ class AppHelperClient:
         self._err_reader = asyncio.create_task(self._read_stderr())
 
     @classmethod
-    async def start(cls, messaging_api: str, socket_url: str) -> AppHelperClient:
+    async def start(cls, *args: str, env: dict[str, str] | None = None) -> AppHelperClient:
+        """``client.mjs`` with these arguments; ``env`` is added to this process's own."""
         process = await asyncio.create_subprocess_exec(
             node_executable(),
             str(SCRIPT),
-            messaging_api,
-            socket_url,
+            *args,
             cwd=HERE,
+            env={**os.environ, **(env or {})},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
