@@ -23,8 +23,10 @@ def environment(base_name: str, base: str, socket_name: str, socket: str) -> dic
 @pytest.mark.parametrize(
     ("app", "stage", "base_name", "socket_name"),
     [
-        ("B1App (Next.js)", "", "NEXT_PUBLIC_API_BASE", "NEXT_PUBLIC_MESSAGING_API_SOCKET"),
-        ("B1Admin (Vite)", "dev", "REACT_APP_API_BASE", "REACT_APP_MESSAGING_API_SOCKET"),
+        # The stage their Dockerfiles and docker-compose build with ("custom"), and none.
+        ("B1App", "custom", "NEXT_PUBLIC_API_BASE", "NEXT_PUBLIC_MESSAGING_API_SOCKET"),
+        ("B1Admin", "custom", "REACT_APP_API_BASE", "REACT_APP_MESSAGING_API_SOCKET"),
+        ("B1App, no stage", "", "NEXT_PUBLIC_API_BASE", "NEXT_PUBLIC_MESSAGING_API_SOCKET"),
     ],
 )
 async def test_the_api_base_and_socket_variables_reach_a_node(
@@ -52,8 +54,8 @@ async def test_the_api_base_and_socket_variables_reach_a_node(
 async def test_a_named_stage_ignores_the_variables(
     node: Node, start_client: StartClient, stage: str, messaging_api: str
 ) -> None:
-    """Only the dev stage (none, or any other name) reads them: B1Admin's sample
-    ``.env`` sets ``REACT_APP_STAGE=demo``, which keeps it on ChurchApps' servers."""
+    """Only a stage other than these (none, ``dev``, ``custom``) reads them: B1Admin's
+    sample ``.env`` sets ``REACT_APP_STAGE=demo``, which keeps it on ChurchApps' servers."""
     env = environment(
         "REACT_APP_API_BASE", node.http_url, "REACT_APP_MESSAGING_API_SOCKET", node.socket_url
     )
