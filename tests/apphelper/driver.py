@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,17 +30,29 @@ WAIT = 20.0
 Event = dict[str, Any]
 
 
+NODE_AT_LEAST = (20, 6)
+"""``module.register``, which loads the resolve hook, came with Node.js 20.6."""
+
+
 def node_executable() -> str:
-    """Node, with the package installed; missing either fails in CI, else skips."""
+    """Node, recent enough, with the package installed; anything missing fails in CI,
+    else skips."""
     executable = shutil.which("node")
-    if executable is None:
-        missing("node is not installed (the @churchapps/apphelper tests need Node.js >= 20.6)")
+    if executable is None or node_version(executable) < NODE_AT_LEAST:
+        missing("the @churchapps/apphelper tests need Node.js >= 20.6 on the PATH")
     if not INSTALLED.exists():
         missing(f"@churchapps/apphelper is not installed in {HERE} (run `make test-tools`)")
     return executable
 
 
+@functools.cache
+def node_version(executable: str) -> tuple[int, ...]:
+    answer = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30)
+    return tuple(int(part) for part in answer.stdout.strip().lstrip("v").split(".")[:2])
+
+
 def installed_version() -> str:
+    node_executable()
     return str(json.loads(INSTALLED.read_text())["version"])
 
 
