@@ -7,36 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from steeple.node import Node
-from tests.apphelper.driver import AppHelperClient, node_executable
-from tests.client.conftest import Restartable
-from tests.client.helpers import free_port
-from tests.conftest import node_settings
-
-
-class StartClient:
-    """Starts clients for one test and stops them after it."""
-
-    def __init__(self) -> None:
-        self.started: list[AppHelperClient] = []
-
-    async def __call__(self, node: Node) -> AppHelperClient:
-        """A client configured with that node's two URLs."""
-        return await self._start(node.http_url + "/messaging", node.socket_url)
-
-    async def from_environment(self, stage: str, env: dict[str, str]) -> AppHelperClient:
-        """A client whose URLs the package's CommonEnvironmentHelper.init(stage) reads
-        from the apps' environment variables."""
-        return await self._start("--stage", stage, env=env)
-
-    async def _start(self, *args: str, env: dict[str, str] | None = None) -> AppHelperClient:
-        client = await AppHelperClient.start(*args, env=env)
-        self.started.append(client)
-        return client
-
-    async def close_all(self) -> None:
-        for client in self.started:
-            await client.close()
+from tests.apphelper.driver import StartClient, node_executable
+from tests.support.client_nodes import Restartable
+from tests.support.client_tools import free_port
+from tests.support.nodes import node_settings
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.services import missing
+from steeple.node import Node
+from tests.support.services import missing
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "client.mjs"
@@ -157,3 +158,28 @@ class AppHelperClient:
             self._process.kill()
             await self._process.wait()
         await asyncio.gather(self._reader, self._err_reader)
+
+
+class StartClient:
+    """Starts clients for one test and stops them after it."""
+
+    def __init__(self) -> None:
+        self.started: list[AppHelperClient] = []
+
+    async def __call__(self, node: Node) -> AppHelperClient:
+        """A client configured with that node's two URLs."""
+        return await self._start(node.http_url + "/messaging", node.socket_url)
+
+    async def from_environment(self, stage: str, env: dict[str, str]) -> AppHelperClient:
+        """A client whose URLs the package's CommonEnvironmentHelper.init(stage) reads
+        from the apps' environment variables."""
+        return await self._start("--stage", stage, env=env)
+
+    async def _start(self, *args: str, env: dict[str, str] | None = None) -> AppHelperClient:
+        client = await AppHelperClient.start(*args, env=env)
+        self.started.append(client)
+        return client
+
+    async def close_all(self) -> None:
+        for client in self.started:
+            await client.close()

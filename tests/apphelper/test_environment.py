@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from steeple.node import Node
-from tests.apphelper.conftest import StartClient
+from tests.apphelper.driver import StartClient
 
 BASES = ("REACT_APP_API_BASE", "NEXT_PUBLIC_API_BASE", "EXPO_PUBLIC_API_BASE")
 SOCKETS = ("REACT_APP_MESSAGING_API_SOCKET", "NEXT_PUBLIC_MESSAGING_API_SOCKET")

@@ -9,24 +9,11 @@ from typing import Any
 import httpx
 
 from steeple.node import Node
-from tests.apphelper.conftest import StartClient
-from tests.apphelper.driver import AppHelperClient, Event, installed_version
-from tests.e2e.helpers import join, live_room, send, viewers
+from tests.apphelper.driver import StartClient, installed_version
+from tests.apphelper.steps import joined_viewer, names
+from tests.support.steps import join, live_room, send, viewers
 
 SOCKET_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-
-
-def names(event: Event) -> list[str]:
-    return [v["displayName"] for v in event["data"]["viewers"]]
-
-
-async def joined_viewer(
-    client: AppHelperClient, service: str = "svc1", name: str = "Ann Viewer"
-) -> Event:
-    await client.do("connect")
-    await client.next("connected")
-    await client.do("joinLive", churchId="CH1", serviceId=service, displayName=name)
-    return await client.next("joined")
 
 
 def test_the_suite_drives_the_newest_published_version() -> None:

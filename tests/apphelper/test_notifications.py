@@ -6,11 +6,10 @@ from __future__ import annotations
 import httpx
 
 from steeple.node import Node
-from tests.apphelper.conftest import StartClient
-from tests.apphelper.driver import AppHelperClient, Event
-from tests.conftest import auth, token
-from tests.e2e.helpers import group_room, post
-from tests.issue3.helpers import counts, open_thread
+from tests.apphelper.driver import AppHelperClient, Event, StartClient
+from tests.support.alert_steps import counts, open_thread
+from tests.support.nodes import auth, token
+from tests.support.steps import group_room, post
 
 ADMIN = auth("CH1", "ADM", permissions=["Messaging__Admin"])
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import httpx
 
 from steeple.node import Node
-from tests.apphelper.conftest import StartClient
-from tests.apphelper.test_live_room import joined_viewer, names
-from tests.client.conftest import Restartable
-from tests.e2e.helpers import live_room, send
+from tests.apphelper.driver import StartClient
+from tests.apphelper.steps import joined_viewer, names
+from tests.support.client_nodes import Restartable
+from tests.support.steps import live_room, send
 
 
 async def test_after_a_restart_the_app_reconnects_rejoins_and_hears_later_messages(
