@@ -49,9 +49,11 @@ from steeple.services.room_settings import RoomSettingsService
 from steeple.services.signed_in_names import SignedInNames
 from steeple.services.web_push import WebPushService
 from steeple.settings import Settings
+from steeple.socket_lifecycle import SocketLifecycle
+from steeple.socket_policy import INBOUND_LIMIT
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
-from steeple.web.asgi_socket import serve_asgi_socket
+from steeple.web.asgi_socket import AsgiSocketServer
 from steeple.web.call import ClientAddress
 from steeple.web.http_protocol import RefusingWebSocketProtocol, TimedHttpProtocol
 from steeple.web.router import Router
@@ -74,7 +76,7 @@ from steeple.web.routes import (
 )
 from steeple.web.security_headers import SecurityHeaders
 from steeple.web.socket_cap import SocketCap
-from steeple.web.socket_edge import INBOUND_LIMIT, SocketEdge, SocketLifecycle
+from steeple.web.socket_edge import SocketEdge
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ class Node:
             self.router,
             settings.jwt_secret,
             client_address,
-            websocket=self._websocket if settings.self_hosted else None,
+            websocket=self._single_port_sockets() if settings.self_hosted else None,
             outage=self.store.outage.absorb,
         )
         # ChurchApps web apps call the API from their own origin, with a bearer token
@@ -264,9 +266,12 @@ class Node:
                 "steeple_push_queued", "Pushes waiting for a worker", registry=self.registry
             ).set_function(lambda: push.queued)
 
-    async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
-        await serve_asgi_socket(
-            self.lifecycle, self.settings.socket_buffer_limit, self.socket_cap, scope, receive, send
+    def _single_port_sockets(self) -> AsgiSocketServer:
+        return AsgiSocketServer(
+            self.lifecycle,
+            self.settings.socket_buffer_limit,
+            self.socket_cap,
+            self.settings.socket_send_buffer,
         )
 
     async def health(self) -> dict[str, Any]:

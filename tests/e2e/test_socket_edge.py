@@ -96,7 +96,7 @@ async def test_a_socket_that_never_reads_is_closed_and_the_room_goes_on(
         await join(http, reader, room, "Reader")
         await join(http, stuck, room, "Stuck")
         chunk = "x" * 30_000
-        caplog.set_level(logging.WARNING, logger="steeple.web.socket_edge")
+        caplog.set_level(logging.WARNING, logger="steeple.socket_policy")
         posted = 0
         while "cannot keep up" not in caplog.text:
             assert posted < 2_000, "the stuck socket was never closed"

@@ -2,7 +2,8 @@
 
 * ``$connect``: accept; nothing is sent (the client asks with ``getId``).
 * ``$default``: any text from the client is answered with the socketId frame, whose
-  data is the API Gateway connectionId, posted back to that connection.
+  data is the API Gateway connectionId, posted back to that connection (the rule is
+  :class:`~steeple.socket_policy.SocketPolicy`'s; API Gateway queues the frames).
 * ``$disconnect``: the connection's rows are deleted and its rooms' attendance sent.
 
 A scheduled event (EventBridge) runs the stale-row sweep instead: rows whose
@@ -16,8 +17,7 @@ import logging
 from typing import Any
 
 from steeple.aws.runtime import LambdaRuntime
-from steeple.protocol.frames import socket_id_frame
-from steeple.protocol.outbound import Outbound
+from steeple.socket_policy import SocketPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,4 +47,5 @@ class WebSocketFunction:
         return OK
 
     async def _answer(self, connection_id: str) -> None:
-        await self._runtime.delivery.send(connection_id, Outbound(socket_id_frame(connection_id)))
+        answer = SocketPolicy(connection_id).message_received()
+        await self._runtime.delivery.send(connection_id, answer)

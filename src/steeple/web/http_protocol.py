@@ -14,14 +14,18 @@ request heads too, so this is also their handshake deadline.
 ``RefusingWebSocketProtocol``: uvicorn's WebSocket protocol, quiet about refusals. A
 handshake refused with an HTTP answer (the ASGI denial response: 429 when an address
 holds its share of sockets) is logged by uvicorn as an application error, once per
-refusal, so a flood from one address would flood the log too.
+refusal, so a flood from one address would flood the log too. It also hands the
+application the connection's transport, as the scope extension ``steeple.transport``
+(``{"transport": transport}``), so the ASGI socket can bound and count what the
+transport and the kernel hold for a slow reader, as the socket port does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import h11
 import orjson
@@ -29,11 +33,14 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+from websockets.http11 import Request
 
 from steeple.web.security_headers import EVERY_RESPONSE
 
 if TYPE_CHECKING:  # uvicorn's typed ASGI events (only for the annotation)
     from uvicorn._types import ASGISendEvent
+
+TRANSPORT_EXTENSION = "steeple.transport"
 
 # Their states in which a request is still arriving.
 _READING = (h11.IDLE, h11.SEND_BODY)
@@ -124,9 +131,22 @@ class TimedHttpProtocol(H11Protocol):
 class RefusingWebSocketProtocol(WebSocketsSansIOProtocol):
     """Pass as uvicorn's ``ws`` protocol (single-port mode)."""
 
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # set only for a handshake that may be accepted
+        if scope is not None:  # the application task is created, but has not run yet
+            scope["extensions"][TRANSPORT_EXTENSION] = {"transport": self.transport}
+
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
             # The refusal is complete and the connection closing: the handshake is over.
             # uvicorn leaves this unset after a denial response and reports an error.
             self.handshake_complete = True
+
+
+def transport_of(scope: Mapping[str, Any]) -> asyncio.Transport | None:
+    """The transport ``RefusingWebSocketProtocol`` handed over, if this server is uvicorn."""
+    extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
+    # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+    return cast("asyncio.Transport | None", extension.get("transport"))

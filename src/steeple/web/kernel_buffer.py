@@ -6,15 +6,22 @@ megabytes per socket on Linux, so a limit on Steeple's queue alone lets a stalle
 socket hold far more than the budget, and a close frame queued behind all of it
 never reaches the peer. A small fixed ``SO_SNDBUF`` bounds that memory; reading the
 outstanding bytes (``SIOCOUTQ``) lets the slow-consumer check count it.
+
+:class:`SendBuffers` is the I/O half of :class:`~steeple.socket_policy.SocketPolicy`'s
+outbound accounting: it measures what a transport and the kernel below it hold, for
+whichever edge owns the transport.
 """
 
 from __future__ import annotations
 
 import array
+import asyncio
 import fcntl
 import logging
 import socket
 import termios
+
+from steeple.socket_policy import Backlog, SocketPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +54,28 @@ def unsent_bytes(fd: int) -> int:
     except OSError:
         return 0
     return int(answer[0])
+
+
+class SendBuffers:
+    """The transport's buffer and the kernel's send queue of one socket, measured.
+
+    ``transport`` may be None (an edge that cannot reach it): then only the socket's
+    own queue counts.
+    """
+
+    __slots__ = ("_fd", "_transport", "kernel_cap")
+
+    def __init__(self, transport: asyncio.Transport | None, send_buffer: int) -> None:
+        self._transport = transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        self._fd = sock.fileno() if sock is not None else -1
+        self.kernel_cap = bound_send_buffer(sock, send_buffer) if sock is not None else 0
+        """The most the kernel holds for this socket (for ``SocketPolicy``)."""
+
+    def account(self, policy: SocketPolicy, size: int) -> Backlog:
+        """Tell ``policy`` of ``size`` queued bytes; its decision (the kernel asked if need be)."""
+        held = self._transport.get_write_buffer_size() if self._transport is not None else 0
+        verdict = policy.queued(size, held)
+        if verdict is Backlog.ASK_KERNEL:
+            verdict = policy.kernel_holds(unsent_bytes(self._fd))
+        return verdict

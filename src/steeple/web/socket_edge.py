@@ -15,15 +15,16 @@ A socket's backlog is everything not yet sent: its pending frames, the transport
 buffer and the kernel's send queue (see :mod:`steeple.web.kernel_buffer`). Pending
 frames are handed to the transport only while it is not holding any, so on a slow
 close the unsent frames can be dropped and the 4008 close frame goes out next,
-behind at most one partly written batch, instead of behind the whole backlog.
+behind at most one partly written batch, instead of behind the whole backlog. What
+the backlog may be, and what a socket answers, is Steeple's socket policy
+(:mod:`steeple.socket_policy`); this module only does the I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from http import HTTPStatus
-from typing import Protocol, cast
+from typing import cast
 
 import orjson
 from websockets.datastructures import Headers
@@ -31,42 +32,13 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from steeple.hub import SLOW_CONSUMER, Hub, Socket
-from steeple.protocol.frames import socket_id_frame
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
+from steeple.socket_lifecycle import SocketLifecycle
+from steeple.socket_policy import ABORT_AFTER, INBOUND_LIMIT, SLOW_CLOSE, Backlog, SocketPolicy
 from steeple.types import new_id
-from steeple.web.kernel_buffer import bound_send_buffer, unsent_bytes
+from steeple.web.kernel_buffer import SendBuffers
 from steeple.web.security_headers import EVERY_RESPONSE
 from steeple.web.socket_cap import SocketCap
-
-log = logging.getLogger(__name__)
-
-INBOUND_LIMIT = 64 * 1024
-ABORT_AFTER = 5.0
-
-
-class SocketEvents(Protocol):
-    """Told when a socket joins or leaves this node."""
-
-    def socket_opened(self, socket: Socket) -> None: ...
-
-    def socket_closed(self, socket_id: str) -> None: ...
-
-
-class SocketLifecycle:
-    """Registers opened sockets with the hub and forgets closed ones, for either edge."""
-
-    def __init__(self, hub: Hub, events: SocketEvents) -> None:
-        self.hub = hub
-        self.events = events
-
-    def opened(self, socket: Socket) -> None:
-        self.hub.add(socket)
-        self.events.socket_opened(socket)
-
-    def closed(self, socket_id: str) -> None:
-        self.hub.remove(socket_id)
-        self.events.socket_closed(socket_id)
 
 
 class WriteBatcher:
@@ -88,21 +60,21 @@ class WriteBatcher:
 
 
 class EdgeSocket(asyncio.Protocol):
-    """One client socket. Implements the hub's :class:`~steeple.hub.Socket`."""
+    """One client socket. Implements the hub's :class:`~steeple.hub.Socket`.
+
+    The I/O half: Steeple's rules are its :class:`~steeple.socket_policy.SocketPolicy`.
+    """
 
     __slots__ = (
-        "_awaiting_pong",
+        "_buffers",
         "_deadline",
         "_edge",
-        "_fd",
-        "_kernel_cap",
         "_paused",
         "_pending",
-        "_pending_bytes",
+        "_policy",
         "_transport",
         "_ws",
         "address",
-        "open",
         "socket_id",
     )
 
@@ -110,16 +82,13 @@ class EdgeSocket(asyncio.Protocol):
         self._edge = edge
         self._ws: ServerProtocol | None = None
         self._transport: asyncio.Transport | None = None
+        self._buffers = SendBuffers(None, 0)
         self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._awaiting_pong = False
         self._deadline: asyncio.TimerHandle | None = None
         self._paused = False
-        self._fd = -1
-        self._kernel_cap = 0
         self.socket_id = new_id()
+        self._policy = SocketPolicy(self.socket_id, edge.buffer_limit)
         self.address = ""
-        self.open = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
@@ -131,10 +100,8 @@ class EdgeSocket(asyncio.Protocol):
         self._deadline = self._edge.loop.call_later(
             self._edge.handshake_timeout, self._handshake_timed_out
         )
-        sock = self._transport.get_extra_info("socket")
-        if sock is not None:
-            self._fd = sock.fileno()
-            self._kernel_cap = bound_send_buffer(sock, self._edge.send_buffer)
+        self._buffers = SendBuffers(self._transport, self._edge.send_buffer)
+        self._policy.kernel_cap = self._buffers.kernel_cap
         # Told to pause as soon as the transport holds anything the kernel did not take.
         self._transport.set_write_buffer_limits(high=0)
 
@@ -156,9 +123,9 @@ class EdgeSocket(asyncio.Protocol):
             elif not isinstance(event, Frame):
                 continue
             elif event.opcode in (Opcode.TEXT, Opcode.BINARY):
-                self._queue(Outbound(socket_id_frame(self.socket_id)).wire)
+                self._queue(self._policy.message_received().wire)
             elif event.opcode is Opcode.PONG:
-                self._awaiting_pong = False
+                self._policy.pong_received()
         self._queue_protocol_output(ws)
 
     def eof_received(self) -> bool | None:
@@ -174,8 +141,7 @@ class EdgeSocket(asyncio.Protocol):
         self._forget()
 
     def _forget(self) -> None:
-        if self.open:
-            self.open = False
+        if self._policy.forgotten():
             self._edge.cap.release(self.address)
             self._edge.lifecycle.closed(self.socket_id)
 
@@ -192,7 +158,7 @@ class EdgeSocket(asyncio.Protocol):
         response.headers["Server"] = "steeple"
         ws.send_response(response)
         if response.status_code == 101:
-            self.open = True
+            self._policy.opened()
             self._edge.lifecycle.opened(self)
 
     def _handshake_timed_out(self) -> None:
@@ -223,13 +189,12 @@ class EdgeSocket(asyncio.Protocol):
     # --- the hub's Socket interface ---------------------------------------------
 
     def deliver(self, frame: Outbound) -> None:
-        if self.open:
+        if self._policy.open:
             self._queue(frame.wire)
 
     def ping(self) -> bool:
-        if self._awaiting_pong:
+        if not self._policy.ping_due():
             return False
-        self._awaiting_pong = True
         self._queue(PING_WIRE)
         return True
 
@@ -239,7 +204,8 @@ class EdgeSocket(asyncio.Protocol):
             return
         # Unsent frames are dropped: the close frame goes next (only the rest of a
         # partly written batch, whole frames, is ahead of it in the transport).
-        self._pending, self._pending_bytes = [], 0
+        self._policy.close_started()
+        self._pending = []
         transport.write(close_wire(code, reason))
         transport.close()
         # The hub lets go now (via the loop: the hub may be iterating its rooms); the
@@ -259,22 +225,15 @@ class EdgeSocket(asyncio.Protocol):
         if not self._pending:
             self._edge.batcher.mark(self)
         self._pending.append(data)
-        self._pending_bytes += len(data)
-        backlog = self._pending_bytes + transport.get_write_buffer_size()
-        limit = self._edge.buffer_limit
-        if backlog + self._kernel_cap > limit:  # only then is the kernel's share worth a call
-            backlog += unsent_bytes(self._fd)
-        if backlog > limit and self.open:
-            log.warning(
-                "socket %s cannot keep up (%d bytes queued); closing", self.socket_id, backlog
-            )
-            self.close(SLOW_CONSUMER, "slow consumer")
+        if self._buffers.account(self._policy, len(data)) is Backlog.OVER:
+            self.close(SLOW_CLOSE.code, SLOW_CLOSE.reason)
 
     def flush(self, force: bool = False) -> None:
         pending = self._pending
         if not pending or self._transport is None or (self._paused and not force):
             return  # while paused, frames wait here, where a slow close can drop them
-        self._pending, self._pending_bytes = [], 0
+        self._pending = []
+        self._policy.queue_emptied()
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
 

@@ -1,0 +1,155 @@
+"""Steeple's rules for one socket, without I/O: each edge feeds it events and acts on its answers.
+
+Three edges hold sockets (the socket port, the ASGI socket of single-port mode, the
+AWS ``$default`` function). websockets' sans-I/O ``ServerProtocol`` parses their
+frames; what Steeple then does is decided here, once, and tested by feeding events:
+
+* any inbound message, text or binary, is answered with the socketId frame;
+* the heartbeat: a ping is sent when one is due, unless the previous one was never
+  answered, which means the peer is gone (the hub closes it with 1001);
+* a socket's backlog is everything not yet sent: its own queue, the transport's
+  buffer and the kernel's send queue. Over ``budget`` the socket is closed with
+  :data:`~steeple.hub.SLOW_CONSUMER` and its unsent frames are dropped. The kernel's
+  share costs a system call, so it is asked for only when it could matter;
+* an inbound message larger than :data:`INBOUND_LIMIT` closes the socket with 1009
+  (the parser enforces it; the edges configure their parsers from here).
+
+The edges own the I/O: they measure the transport and the kernel, write frames,
+close transports and tell the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from enum import Enum
+
+from steeple.hub import SLOW_CONSUMER
+from steeple.protocol.frames import socket_id_frame
+from steeple.protocol.outbound import Outbound
+
+log = logging.getLogger(__name__)
+
+INBOUND_LIMIT = 64 * 1024
+"""Bytes in one inbound message; a larger one closes the socket with 1009."""
+ABORT_AFTER = 5.0
+"""Seconds a closed socket may take to read its close frame before it is cut off."""
+UNBOUNDED = sys.maxsize
+"""The budget of a socket whose outbound queue is someone else's (API Gateway's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """A decision to close a socket: the close frame's code and reason."""
+
+    code: int
+    reason: str
+
+
+SLOW_CLOSE = Close(SLOW_CONSUMER, "slow consumer")
+
+
+class Backlog(Enum):
+    """What :meth:`SocketPolicy.queued` decides about a socket's backlog."""
+
+    FITS = "fits"
+    """Within the budget: send it."""
+    ASK_KERNEL = "ask kernel"
+    """Within the budget only if the kernel has sent enough: call ``kernel_holds``."""
+    OVER = "over"
+    """Over the budget: close with :data:`SLOW_CLOSE`."""
+    CLOSING = "closing"
+    """The socket is closing: drop the frame."""
+
+
+class SocketPolicy:
+    """The state of one socket as Steeple's rules see it (no I/O, no clock)."""
+
+    __slots__ = (
+        "_answer",
+        "_awaiting_pong",
+        "_budget",
+        "_held",
+        "_queued",
+        "closing",
+        "kernel_cap",
+        "open",
+        "socket_id",
+    )
+
+    def __init__(self, socket_id: str, budget: int = UNBOUNDED, kernel_cap: int = 0) -> None:
+        """``kernel_cap``: the most the kernel holds for this socket (its ``SO_SNDBUF``)."""
+        self.socket_id = socket_id
+        self._budget = budget
+        self.kernel_cap = kernel_cap
+        self._answer: Outbound | None = None
+        self._awaiting_pong = False
+        self._queued = 0
+        self._held = 0
+        self.open = False
+        """Known to the hub: from :meth:`opened` until :meth:`forgotten`."""
+        self.closing = False
+        """A close was decided: nothing more is queued."""
+
+    # --- the socket's life ----------------------------------------------------------------
+
+    def opened(self) -> None:
+        """The handshake completed: the hub is told of the socket."""
+        self.open = True
+
+    def forgotten(self) -> bool:
+        """The socket is gone; True the first time only, when the hub must be told."""
+        was_open, self.open = self.open, False
+        return was_open
+
+    def close_started(self) -> None:
+        """A close frame is on its way: the unsent frames are dropped, later ones too."""
+        self.closing = True
+        self._queued = 0
+
+    # --- inbound --------------------------------------------------------------------------
+
+    def message_received(self) -> Outbound:
+        """Any inbound message: the answer is the socketId frame."""
+        if self._answer is None:
+            self._answer = Outbound(socket_id_frame(self.socket_id))
+        return self._answer
+
+    def pong_received(self) -> None:
+        self._awaiting_pong = False
+
+    def ping_due(self) -> bool:
+        """The heartbeat: True to send a ping; False if the last one was never answered."""
+        if self._awaiting_pong:
+            return False
+        self._awaiting_pong = True
+        return True
+
+    # --- outbound accounting --------------------------------------------------------------
+
+    def queued(self, size: int, transport_held: int) -> Backlog:
+        """``size`` bytes joined the socket's own queue; the transport holds ``transport_held``."""
+        if self.closing:
+            return Backlog.CLOSING
+        self._queued += size
+        self._held = self._queued + transport_held
+        if not self.open or self._held + self.kernel_cap <= self._budget:
+            return Backlog.FITS
+        return Backlog.ASK_KERNEL
+
+    def kernel_holds(self, unsent: int) -> Backlog:
+        """After ``ASK_KERNEL``: the kernel still holds ``unsent`` bytes of this socket."""
+        backlog = self._held + unsent
+        if backlog <= self._budget:
+            return Backlog.FITS
+        log.warning("socket %s cannot keep up (%d bytes queued); closing", self.socket_id, backlog)
+        return Backlog.OVER
+
+    def handed_over(self, size: int) -> None:
+        """``size`` bytes left the socket's own queue for the transport."""
+        self._queued = max(0, self._queued - size)
+
+    def queue_emptied(self) -> None:
+        """The socket's whole queue left for the transport."""
+        self._queued = 0

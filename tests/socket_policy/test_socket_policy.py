@@ -1,0 +1,135 @@
+"""Steeple's socket policy, driven by events alone, as websockets tests its Protocol.
+
+No socket, no loop: each test feeds the policy what an edge would (a message, a pong,
+a ping due, bytes queued, what the transport and the kernel hold) and checks what it
+decides.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pytest
+
+from steeple.hub import SLOW_CONSUMER
+from steeple.socket_policy import SLOW_CLOSE, Backlog, SocketPolicy
+
+BUDGET = 1_000
+
+
+def open_policy(kernel_cap: int = 0) -> SocketPolicy:
+    policy = SocketPolicy("abcdefghijk", BUDGET, kernel_cap)
+    policy.opened()
+    return policy
+
+
+def test_any_message_is_answered_with_the_socket_id_frame() -> None:
+    policy = open_policy()
+    answer = policy.message_received()
+    assert orjson.loads(answer.payload) == {
+        "churchId": "",
+        "conversationId": "",
+        "action": "socketId",
+        "data": "abcdefghijk",
+    }
+    assert policy.message_received() is answer  # encoded once, however often asked
+
+
+def test_a_ping_is_due_until_one_goes_unanswered() -> None:
+    policy = open_policy()
+    assert policy.ping_due() is True
+    policy.pong_received()
+    assert policy.ping_due() is True
+    assert policy.ping_due() is False  # the previous ping was never answered
+    assert policy.ping_due() is False
+    policy.pong_received()  # a late pong still counts
+    assert policy.ping_due() is True
+
+
+def test_a_pong_nobody_asked_for_changes_nothing() -> None:
+    policy = open_policy()
+    policy.pong_received()
+    assert policy.ping_due() is True
+    assert policy.ping_due() is False
+
+
+def test_within_the_budget_frames_fit_without_asking_the_kernel() -> None:
+    policy = open_policy(kernel_cap=200)
+    assert policy.queued(500, transport_held=300) is Backlog.FITS  # 800 + 200 <= 1000
+
+
+def test_the_kernel_is_asked_only_when_its_share_could_tip_the_budget() -> None:
+    policy = open_policy(kernel_cap=200)
+    assert policy.queued(500, transport_held=301) is Backlog.ASK_KERNEL
+    assert policy.kernel_holds(199) is Backlog.FITS  # 801 + 199 = 1000
+    assert policy.queued(0, transport_held=301) is Backlog.ASK_KERNEL
+    assert policy.kernel_holds(200) is Backlog.OVER
+
+
+def test_over_the_budget_is_a_slow_consumer(caplog: pytest.LogCaptureFixture) -> None:
+    policy = open_policy()
+    assert policy.queued(BUDGET, transport_held=0) is Backlog.FITS  # exactly the budget
+    with caplog.at_level(logging.WARNING, logger="steeple.socket_policy"):
+        assert policy.queued(1, transport_held=0) is Backlog.ASK_KERNEL
+        assert policy.kernel_holds(0) is Backlog.OVER
+    assert "socket abcdefghijk cannot keep up (1001 bytes queued)" in caplog.text
+    assert (SLOW_CLOSE.code, SLOW_CLOSE.reason) == (SLOW_CONSUMER, "slow consumer")
+
+
+def test_what_the_transport_holds_counts_as_much_as_the_queue() -> None:
+    policy = open_policy()
+    assert policy.queued(10, transport_held=BUDGET) is Backlog.ASK_KERNEL
+    assert policy.kernel_holds(0) is Backlog.OVER
+
+
+def test_bytes_handed_to_the_transport_leave_the_queue() -> None:
+    policy = open_policy()
+    policy.queued(900, transport_held=0)
+    policy.handed_over(600)
+    assert policy.queued(600, transport_held=0) is Backlog.FITS  # 300 + 600
+    policy.queue_emptied()
+    assert policy.queued(BUDGET, transport_held=0) is Backlog.FITS
+    assert policy.queued(1, transport_held=0) is Backlog.ASK_KERNEL
+
+
+def test_handing_over_never_counts_below_zero() -> None:
+    policy = open_policy()
+    policy.queued(10, transport_held=0)
+    policy.handed_over(50)
+    assert policy.queued(BUDGET, transport_held=0) is Backlog.FITS
+    assert policy.queued(1, transport_held=0) is Backlog.ASK_KERNEL
+
+
+def test_before_the_handshake_nothing_is_a_slow_consumer() -> None:
+    policy = SocketPolicy("abcdefghijk", BUDGET)
+    assert policy.queued(BUDGET * 5, transport_held=BUDGET) is Backlog.FITS
+    policy.opened()
+    assert policy.queued(1, transport_held=0) is Backlog.ASK_KERNEL
+    assert policy.kernel_holds(0) is Backlog.OVER
+
+
+def test_a_closing_socket_drops_what_comes_and_forgets_its_backlog() -> None:
+    policy = open_policy()
+    policy.queued(BUDGET, transport_held=0)
+    policy.close_started()
+    assert policy.closing is True
+    assert policy.queued(1, transport_held=0) is Backlog.CLOSING
+    assert policy.queued(BUDGET * 10, transport_held=0) is Backlog.CLOSING
+
+
+def test_the_hub_is_told_of_a_gone_socket_once() -> None:
+    policy = SocketPolicy("abcdefghijk", BUDGET)
+    assert policy.forgotten() is False  # never opened: the hub never knew it
+    policy.opened()
+    assert policy.open is True
+    assert policy.forgotten() is True
+    assert policy.open is False
+    assert policy.forgotten() is False
+
+
+def test_a_socket_whose_queue_is_someone_elses_has_no_budget_of_ours() -> None:
+    policy = SocketPolicy("abcdefghijk")  # an API Gateway connection
+    policy.opened()
+    assert policy.queued(1 << 40, transport_held=1 << 40) is Backlog.FITS
+    assert orjson.loads(policy.message_received().payload)["data"] == "abcdefghijk"
