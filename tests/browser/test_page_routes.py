@@ -23,7 +23,7 @@ async def test_page_paths_serve_the_chat_page(site: httpx.AsyncClient, path: str
     response = await site.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert '<script type="module" src="/static/app.js"></script>' in response.text
+    assert '<script type="module" src="/static/main.js"></script>' in response.text
 
 
 @pytest.mark.parametrize("path", ["/stream/CH1/service-id-too-long", "/stream/bad%20id/svc1"])
@@ -40,7 +40,8 @@ async def test_every_asset_the_page_references_is_served_with_its_type(
     names = set(re.findall(r'"/static/([^"]+)"', page))
     for script in STATIC_DIR.glob("*.js"):
         names |= set(re.findall(r'from "\./([^"]+)"', script.read_text()))
-    assert {"app.js", "style.css", "favicon.svg", "socket.js", "room.js"} <= names
+    referenced = {"main.js", "app.js", "chatview.js", "style.css", "favicon.svg", "socket.js"}
+    assert referenced | {"room.js"} <= names
     expected = {
         ".js": "text/javascript; charset=utf-8",
         ".css": "text/css; charset=utf-8",

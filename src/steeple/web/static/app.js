@@ -1,19 +1,19 @@
-// The live-stream chat page: wires the socket, the rooms, the host session and the view.
-// It speaks only the public ChurchApps protocol, like any other client.
+// The live-stream chat page's controller: wires the socket, the rooms (room.js, the
+// model), the host session and the view (chatview.js, which alone touches the DOM).
+// It speaks only the public ChurchApps protocol, like any other client. Importing it
+// starts nothing: the page's module script (main.js) calls startChatPage.
 
 import { Api, ApiError } from "./api.js";
+import { ChatView } from "./chatview.js";
 import { HostSession } from "./host.js";
 import { ChatRoom } from "./room.js";
-import { SlowModeView } from "./slowmode.js";
 import { LiveSocket, backoffDelay, socketUrl } from "./socket.js";
-import { MessageList, Toast, ViewerPanel } from "./view.js";
 
 const DEMO = { churchId: "demo", serviceId: "live" };
 const NAME_KEY = "steeple.name";
 const MINE_KEY = "steeple.mine";
 const MINE_LIMIT = 200;
 const ANONYMOUS = "Anonymous "; // the server numbers these: Anonymous_1, Anonymous_2…
-const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function parseRoute(pathname) {
@@ -30,39 +30,49 @@ function readJson(storage, key, fallback) {
   }
 }
 
-class ChatPage {
-  constructor() {
-    this.route = parseRoute(location.pathname);
+/** Start the chat page in `win` (its document, location and storage); returns the page. */
+export function startChatPage(win = window) {
+  const page = new ChatPage(win);
+  page.start();
+  return page;
+}
+
+export class ChatPage {
+  constructor(win) {
+    this.win = win;
+    this.route = parseRoute(win.location.pathname);
     this.api = new Api();
     this.host = new HostSession();
-    this.toast = new Toast($("toast"));
     this.rooms = {};
-    this.lists = {};
     this.ready = new Set();
     this.active = "public";
-    this.mine = new Set(readJson(sessionStorage, MINE_KEY, []));
-    this.name = localStorage.getItem(NAME_KEY) || "";
+    this.mine = new Set(readJson(win.sessionStorage, MINE_KEY, []));
+    this.name = win.localStorage.getItem(NAME_KEY) || "";
     this.socket = null;
     this.generation = 0;
-    this.viewers = new ViewerPanel($("viewer-list"), $("viewer-more"), {
-      onBlock: (viewer, room) => this.toggleBlock(viewer, room),
-    });
-    this.slowMode = new SlowModeView({
-      notice: $("slow-mode"), button: $("send"), countdown: $("send-countdown"),
-      control: $("slow-mode-control"), select: $("slow-mode-select"),
-      onChoose: (seconds) => this.chooseSlowMode(seconds),
+    this.view = new ChatView(win.document, win, {
+      rename: (name) => this.rename(name),
+      send: () => this.sendMessage(),
+      block: (viewer, room) => this.toggleBlock(viewer, room),
+      chooseSlowMode: (seconds) => this.chooseSlowMode(seconds),
+      openRoom: (church, service) => this.openRoom(church, service),
+      signIn: (token) => this.signIn(token),
+      signOut: () => this.signOut(),
+      showRoom: (key) => this.setActive(key),
+      currentName: () => this.effectiveName(),
+      route: () => this.route,
+      signedIn: () => this.host.signedIn,
     });
   }
 
   // --- start-up -------------------------------------------------------------------------
 
   async start() {
-    this.bindUi();
-    if (this.host.restore(location, history)) this.api.token = this.host.token;
+    this.view.bind();
+    if (this.host.restore(this.win.location, this.win.history)) this.api.token = this.host.token;
     this.renderIdentity();
     const { churchId, serviceId } = this.route;
-    $("room-label").textContent = `${churchId} · ${serviceId}`;
-    document.title = `Live chat · ${serviceId} · Steeple`;
+    this.view.showRoomLabel(this.route);
     let config, conversation;
     try {
       config = await this.retry(() => this.api.get("/stream/config").catch((error) => {
@@ -72,13 +82,13 @@ class ChatPage {
       conversation = await this.retry(
         () => this.api.currentConversation(churchId, "streamingLive", serviceId));
     } catch (error) {
-      this.showBanner(`This room cannot be opened: ${error.message}`);
-      this.setStatus("offline");
+      this.view.showBanner(`This room cannot be opened: ${error.message}`);
+      this.view.setStatus("offline");
       return;
     }
     this.addRoom("public", conversation);
     this.renderSlowMode();
-    this.connect(socketUrl(config, location));
+    this.connect(socketUrl(config, this.win.location));
     if (this.host.signedIn) this.openHostRoom();
   }
 
@@ -89,7 +99,7 @@ class ChatPage {
         return await work();
       } catch (error) {
         if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
-        this.setStatus("reconnecting");
+        this.view.setStatus("reconnecting");
         await sleep(250 + backoffDelay(attempt));
       }
     }
@@ -107,11 +117,11 @@ class ChatPage {
     socket.on("roomSettings", (data, frame) => this.roomOf(frame)?.setSettings(data));
     socket.onSocketId((id) => this.attachAll(id));
     socket.onState((state) => {
-      if (state === "waiting") this.setStatus("reconnecting");
-      else if (state === "connecting" && !socket.hadId) this.setStatus("connecting");
+      if (state === "waiting") this.view.setStatus("reconnecting");
+      else if (state === "connecting" && !socket.hadId) this.view.setStatus("connecting");
     });
-    window.addEventListener("pagehide", () => socket.stop());
-    window.addEventListener("pageshow", (event) => { if (event.persisted) socket.start(); });
+    this.win.addEventListener("pagehide", () => socket.stop());
+    this.win.addEventListener("pageshow", (event) => { if (event.persisted) socket.start(); });
     socket.start();
   }
 
@@ -123,23 +133,21 @@ class ChatPage {
 
   addRoom(key, conversation) {
     const room = new ChatRoom(this.api, key, conversation);
-    const list = new MessageList($(`messages-${key}`), document.querySelector(".conversation"), {
+    const list = this.view.addList(key, {
       isMine: (message) => this.isMine(message),
       onDelete: (id) => this.deleteMessage(id),
-      onNewBelow: () => { $("jump").hidden = false; },
     });
     room.subscribe((event) => this.onRoomEvent(room, list, event));
     this.rooms[key] = room;
-    this.lists[key] = list;
     return room;
   }
 
   onRoomEvent(room, list, event) {
     list.handle(event);
     const shown = room.key === this.active;
-    if (event.type === "add" && !shown && this.ready.has(room.key)) this.bumpBadge(room.key);
+    if (event.type === "add" && !shown && this.ready.has(room.key)) this.view.bumpBadge(room.key);
     if (event.type === "attendance" && room.key === "public") {
-      $("watching-count").textContent = String(room.totalViewers);
+      this.view.showWatching(room.totalViewers);
     }
     if ((event.type === "attendance" || event.type === "blocked") && shown) this.renderViewers();
     if (event.type === "blocked" && room.key === "public") this.renderBlocked();
@@ -150,12 +158,12 @@ class ChatPage {
   /** A (new) socket: join every room, then fetch only what was missed. */
   async attachAll(socketId) {
     const generation = ++this.generation;
-    document.body.dataset.socketId = socketId;
-    this.setStatus("syncing");
+    this.view.showSocketId(socketId);
+    this.view.setStatus("syncing");
     const results = await Promise.all(
       Object.values(this.rooms).map((room) => this.attach(room, socketId)));
     if (generation !== this.generation) return;
-    if (results.every(Boolean)) this.setStatus("live");
+    if (results.every(Boolean)) this.view.setStatus("live");
   }
 
   /**
@@ -176,7 +184,7 @@ class ChatPage {
       } catch (error) {
         const passing = error.status === 0 || error.status === 429 || error.status >= 500;
         if (!passing) return this.refused(room, error);
-        this.setStatus("reconnecting");
+        this.view.setStatus("reconnecting");
         await sleep(Math.max(1000 * (error.retryAfter || 0), backoffDelay(attempt)));
         if (this.superseded(room, socketId)) return false;
       }
@@ -190,12 +198,12 @@ class ChatPage {
 
   refused(room, error) {
     if (room.key === "host") {
-      this.toast.show(`Host chat is unavailable: ${error.message}`);
+      this.view.toast.show(`Host chat is unavailable: ${error.message}`);
       this.closeHostRoom();
       return true;
     }
     if (error.status === 400 && /not an open socket/.test(error.message)) return false;
-    this.showBanner(`Could not join the chat: ${error.message}`);
+    this.view.showBanner(`Could not join the chat: ${error.message}`);
     return false;
   }
 
@@ -204,12 +212,12 @@ class ChatPage {
     try {
       answer = await this.api.hostRoom(this.route.serviceId);
     } catch (error) {
-      this.toast.show(error.missing ? "Host chat is not available on this server yet."
+      this.view.toast.show(error.missing ? "Host chat is not available on this server yet."
         : `Host chat is unavailable: ${error.message}`);
       return;
     }
     if (!answer || !answer.room) {
-      this.toast.show("This token cannot host this church's chat (it needs Chat__Host).");
+      this.view.toast.show("This token cannot host this church's chat (it needs Chat__Host).");
       return;
     }
     let conversation;
@@ -217,12 +225,12 @@ class ChatPage {
       conversation = await this.api.currentConversation(
         this.route.churchId, "streamingLiveHost", answer.room);
     } catch (error) {
-      this.toast.show(`Host chat is unavailable: ${error.message}`);
+      this.view.toast.show(`Host chat is unavailable: ${error.message}`);
       return;
     }
     if (this.rooms.host) return;
     const room = this.addRoom("host", conversation);
-    $("tabs").hidden = false;
+    this.view.showTabs(true);
     if (this.socket && this.socket.state === "open") await this.attach(room, this.socket.socketId);
   }
 
@@ -230,10 +238,9 @@ class ChatPage {
     const room = this.rooms.host;
     if (!room) return;
     delete this.rooms.host;
-    delete this.lists.host;
+    this.view.removeList("host");
     this.ready.delete("host");
-    $("messages-host").replaceChildren();
-    $("tabs").hidden = true;
+    this.view.showTabs(false);
     this.setActive("public");
     if (this.socket && this.socket.socketId) {
       const path = `/messaging/connections/${encodeURIComponent(room.churchId)}/` +
@@ -245,26 +252,23 @@ class ChatPage {
   // --- actions --------------------------------------------------------------------------
 
   async sendMessage() {
-    const input = $("message-input");
-    const content = input.value.trim();
+    const content = this.view.draft();
     const room = this.rooms[this.active];
     if (!content || !room) return;
     const slowed = room.slowModeSeconds > 0 && !this.host.canHost(room.churchId);
-    if (slowed && this.slowMode.waiting) return; // the button shows how long is left
-    input.value = "";
-    this.autosize();
+    if (slowed && this.view.slowMode.waiting) return; // the button shows how long is left
+    this.view.clearDraft();
     try {
       const saved = await room.send(content, this.effectiveName() || ANONYMOUS);
-      if (slowed) this.slowMode.wait(room.slowModeSeconds);
+      if (slowed) this.view.slowMode.wait(room.slowModeSeconds);
       for (const message of saved) {
         this.rememberMine(message.id);
         room.apply(message);
       }
     } catch (error) {
-      if (!input.value) input.value = content;
-      this.autosize();
-      if (error.status === 429) this.slowMode.wait(error.retryAfter || 1);
-      this.toast.show(error.status === 403 ? "You cannot post in this chat right now."
+      this.view.restoreDraft(content);
+      if (error.status === 429) this.view.slowMode.wait(error.retryAfter || 1);
+      this.view.toast.show(error.status === 403 ? "You cannot post in this chat right now."
         : error.status === 0 ? "Not sent: the server cannot be reached."
           : error.status === 429 ? `Not sent yet: ${error.message}`
             : `Not sent: ${error.message}`);
@@ -277,7 +281,7 @@ class ChatPage {
     try {
       room.setSettings(await this.api.setSlowMode(room.churchId, room.id, seconds));
     } catch (error) {
-      this.toast.show(error.missing ? "Slow mode is not available on this server."
+      this.view.toast.show(error.missing ? "Slow mode is not available on this server."
         : error.denied ? "Only a host (Chat__Host or Content__Edit) may change slow mode."
           : `Could not change slow mode: ${error.message}`);
     }
@@ -295,15 +299,8 @@ class ChatPage {
   rememberMine(id) {
     this.mine.add(id);
     const recent = Array.from(this.mine).slice(-MINE_LIMIT);
-    sessionStorage.setItem(MINE_KEY, JSON.stringify(recent));
-    for (const list of Object.values(this.lists)) {
-      const node = list.find(id);
-      if (node) {
-        node.classList.add("mine");
-        list.regroup(node);
-        list.scrollToBottom();
-      }
-    }
+    this.win.sessionStorage.setItem(MINE_KEY, JSON.stringify(recent));
+    this.view.markMine(id);
   }
 
   isMine(message) {
@@ -317,7 +314,7 @@ class ChatPage {
       await this.api.deleteMessage(id);
       for (const room of Object.values(this.rooms)) room.remove(id);
     } catch (error) {
-      this.toast.show(error.denied ? "Only a host with Content__Edit may delete messages."
+      this.view.toast.show(error.denied ? "Only a host with Content__Edit may delete messages."
         : error.missing ? "Deleting messages is not available on this server."
           : `Could not delete: ${error.message}`);
     }
@@ -329,7 +326,7 @@ class ChatPage {
     try {
       await this.api.toggleBlock([entry]);
     } catch (error) {
-      this.toast.show(error.missing ? "Blocking is not available on this server yet."
+      this.view.toast.show(error.missing ? "Blocking is not available on this server yet."
         : error.denied ? "Only a host with Content__Edit may block viewers."
           : `Could not block: ${error.message}`);
     }
@@ -337,14 +334,14 @@ class ChatPage {
 
   async rename(name) {
     this.name = name;
-    localStorage.setItem(NAME_KEY, name);
+    this.win.localStorage.setItem(NAME_KEY, name);
     this.renderIdentity();
-    $("message-input").focus();
+    this.view.focusDraft();
     if (!this.socket || this.socket.state !== "open") return; // joins will carry the name
     try {
       await this.api.setName(this.socket.socketId, name);
     } catch (error) {
-      this.toast.show(`Could not change your name: ${error.message}`);
+      this.view.toast.show(`Could not change your name: ${error.message}`);
     }
   }
 
@@ -354,7 +351,7 @@ class ChatPage {
 
   signIn(token) {
     if (!this.host.signIn(token)) {
-      this.toast.show("That does not look like a sign-in token.");
+      this.view.toast.show("That does not look like a sign-in token.");
       return;
     }
     this.api.token = this.host.token;
@@ -371,167 +368,45 @@ class ChatPage {
     if (this.socket && this.socket.state === "open") this.attachAll(this.socket.socketId);
   }
 
-  // --- view -----------------------------------------------------------------------------
-
-  bindUi() {
-    $("name-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const name = $("name-input").value.trim().replace(/\s+/g, " ").slice(0, 50);
-      if (name) this.rename(name);
-    });
-    $("message-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.sendMessage();
-    });
-    const input = $("message-input");
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.sendMessage();
-      }
-    });
-    input.addEventListener("input", () => this.autosize());
-    $("rename").addEventListener("click", () => {
-      $("name-input").value = this.effectiveName();
-      $("name-form").hidden = false;
-      $("message-form").hidden = true;
-      $("whoami").hidden = true;
-      $("name-input").focus();
-    });
-    $("watching").addEventListener("click", () => this.toggleViewers());
-    $("viewers-close").addEventListener("click", () => this.toggleViewers(false));
-    $("jump").addEventListener("click", () => this.lists[this.active]?.scrollToBottom());
-    document.querySelector(".conversation").addEventListener("scroll", () => {
-      if (this.lists[this.active]?.nearBottom()) $("jump").hidden = true;
-    });
-    for (const tab of document.querySelectorAll(".tab")) {
-      tab.addEventListener("click", () => this.setActive(tab.dataset.room));
-    }
-    this.bindDialogs();
+  openRoom(church, service) {
+    this.win.location.assign(`/stream/${encodeURIComponent(church)}/${encodeURIComponent(service)}`);
   }
 
-  bindDialogs() {
-    const roomDialog = $("room-dialog");
-    $("room-button").addEventListener("click", () => {
-      $("church-input").value = this.route.churchId;
-      $("service-input").value = this.route.serviceId;
-      roomDialog.showModal();
-    });
-    roomDialog.addEventListener("close", () => {
-      if (roomDialog.returnValue !== "open") return;
-      const church = encodeURIComponent($("church-input").value.trim());
-      const service = encodeURIComponent($("service-input").value.trim());
-      location.assign(`/stream/${church}/${service}`);
-    });
-    const hostDialog = $("host-dialog");
-    $("host-button").addEventListener("click", () => {
-      $("token-input").value = "";
-      $("sign-out").hidden = !this.host.signedIn;
-      hostDialog.showModal();
-    });
-    hostDialog.addEventListener("close", () => {
-      if (hostDialog.returnValue === "signin") this.signIn($("token-input").value);
-      else if (hostDialog.returnValue === "signout") this.signOut();
-    });
-  }
-
-  autosize() {
-    const input = $("message-input");
-    input.style.height = "auto";
-    input.style.height = `${Math.min(input.scrollHeight, 140)}px`;
-  }
-
-  toggleViewers(force) {
-    const wide = window.matchMedia("(min-width: 900px)").matches;
-    const app = document.querySelector(".app");
-    const open = force ?? (wide ? app.classList.contains("hide-viewers")
-      : !app.classList.contains("show-viewers"));
-    app.classList.toggle("hide-viewers", !open);
-    app.classList.toggle("show-viewers", open);
-    $("watching").setAttribute("aria-expanded", String(open));
-  }
+  // --- what the view shows --------------------------------------------------------------
 
   setActive(key) {
     if (!this.rooms[key]) key = "public";
     this.active = key;
-    for (const tab of document.querySelectorAll(".tab")) {
-      const on = tab.dataset.room === key;
-      tab.classList.toggle("active", on);
-      if (on) tab.querySelector(".badge").hidden = true;
-    }
-    for (const list of document.querySelectorAll(".messages")) {
-      list.hidden = list.dataset.room !== key;
-    }
-    $("message-input").placeholder = key === "host" ? "Message the other hosts…"
-      : "Say something…";
+    this.view.showActive(key);
     this.renderSlowMode();
     this.renderViewers();
     this.renderEmpty();
     this.renderBlocked();
-    this.lists[key]?.scrollToBottom();
-  }
-
-  bumpBadge(key) {
-    const badge = document.querySelector(`.tab[data-room="${key}"] .badge`);
-    const count = Number(badge.textContent || "0") + 1;
-    badge.textContent = String(count);
-    badge.hidden = false;
+    this.view.scrollActive();
   }
 
   renderIdentity() {
-    const name = this.effectiveName();
-    $("name-form").hidden = Boolean(name);
-    $("message-form").hidden = !name;
-    $("whoami").hidden = !name;
-    $("my-name").textContent = name;
-    $("host-button").textContent = this.host.signedIn ? "Host ✓" : "Host";
-    document.body.classList.toggle("moderator", this.host.signedIn);
+    this.view.renderIdentity(this.effectiveName(), this.host.signedIn);
     this.renderViewers();
     this.renderSlowMode();
   }
 
   renderSlowMode() {
     const room = this.rooms[this.active];
-    if (!room) return;
-    this.slowMode.render(room.slowModeSeconds, {
-      host: room.key === "public" && this.host.canHost(room.churchId),
-    });
+    if (room) this.view.renderSlowMode(room, room.key === "public" && this.host.canHost(room.churchId));
   }
 
   renderViewers() {
     const room = this.rooms[this.active];
-    if (!room) return;
-    document.querySelector(".viewers h2").textContent =
-      room.key === "host" ? "Hosts here" : "Watching now";
-    this.viewers.render(room, this.host.signedIn);
+    if (room) this.view.renderViewers(room, this.host.signedIn);
   }
 
   renderEmpty() {
-    const room = this.rooms[this.active];
-    $("empty").hidden = !room || !room.loaded || room.messages.length > 0;
+    this.view.renderEmpty(this.rooms[this.active]);
   }
 
   renderBlocked() {
     const room = this.rooms[this.active];
-    const blocked = Boolean(room && room.amBlocked);
-    $("message-input").disabled = blocked;
-    this.slowMode.hold(blocked);
-    if (blocked) this.showBanner("A host has paused your messages in this chat.");
-    else if ($("banner").dataset.kind === "blocked") this.showBanner("");
-    $("banner").dataset.kind = blocked ? "blocked" : "";
-  }
-
-  showBanner(text) {
-    $("banner").textContent = text;
-    $("banner").hidden = !text;
-  }
-
-  setStatus(status) {
-    document.body.dataset.status = status;
-    const labels = { connecting: "Connecting…", syncing: "Connecting…", live: "Live",
-      reconnecting: "Reconnecting…", offline: "Offline" };
-    $("status").textContent = labels[status] || status;
+    this.view.renderBlocked(Boolean(room && room.amBlocked));
   }
 }
-
-new ChatPage().start();
