@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from steeple.protocol.outbound import Outbound
 from steeple.socket_lifecycle import SocketLifecycle
-from steeple.socket_policy import ABORT_AFTER, SLOW_CLOSE, Backlog, SocketPolicy
+from steeple.socket_policy import ABORT_AFTER, CLOSING, OVER, SLOW_CLOSE, SocketPolicy
 from steeple.types import new_id
 from steeple.web.http_protocol import transport_of
 from steeple.web.kernel_buffer import SendBuffers
@@ -59,9 +59,9 @@ class AsgiSocket:
 
     def deliver(self, frame: Outbound) -> None:
         verdict = self._buffers.account(self._policy, len(frame.payload))
-        if verdict is Backlog.OVER:
+        if verdict is OVER:
             self.close(SLOW_CLOSE.code, SLOW_CLOSE.reason)
-        elif verdict is not Backlog.CLOSING:
+        elif verdict is not CLOSING:
             self._queue.put_nowait(frame)
 
     def ping(self) -> bool:

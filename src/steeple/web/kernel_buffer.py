@@ -21,7 +21,7 @@ import logging
 import socket
 import termios
 
-from steeple.socket_policy import Backlog, SocketPolicy
+from steeple.socket_policy import ASK_KERNEL, Backlog, SocketPolicy
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,10 @@ class SendBuffers:
         """Tell ``policy`` of ``size`` queued bytes; its decision (the kernel asked if need be)."""
         held = self._transport.get_write_buffer_size() if self._transport is not None else 0
         verdict = policy.queued(size, held)
-        if verdict is Backlog.ASK_KERNEL:
-            verdict = policy.kernel_holds(unsent_bytes(self._fd))
+        if verdict is ASK_KERNEL:
+            verdict = policy.kernel_holds(self.kernel_unsent())
         return verdict
+
+    def kernel_unsent(self) -> int:
+        """What the kernel still holds (a system call: ask only on ``ASK_KERNEL``)."""
+        return unsent_bytes(self._fd)

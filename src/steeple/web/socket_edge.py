@@ -34,7 +34,14 @@ from websockets.server import ServerProtocol
 
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.socket_lifecycle import SocketLifecycle
-from steeple.socket_policy import ABORT_AFTER, INBOUND_LIMIT, SLOW_CLOSE, Backlog, SocketPolicy
+from steeple.socket_policy import (
+    ABORT_AFTER,
+    ASK_KERNEL,
+    INBOUND_LIMIT,
+    OVER,
+    SLOW_CLOSE,
+    SocketPolicy,
+)
 from steeple.types import new_id
 from steeple.web.kernel_buffer import SendBuffers
 from steeple.web.security_headers import EVERY_RESPONSE
@@ -225,7 +232,11 @@ class EdgeSocket(asyncio.Protocol):
         if not self._pending:
             self._edge.batcher.mark(self)
         self._pending.append(data)
-        if self._buffers.account(self._policy, len(data)) is Backlog.OVER:
+        # SendBuffers.account, inlined: this is the fan-out's hot path, once per frame.
+        verdict = self._policy.queued(len(data), transport.get_write_buffer_size())
+        if verdict is ASK_KERNEL:
+            verdict = self._policy.kernel_holds(self._buffers.kernel_unsent())
+        if verdict is OVER:
             self.close(SLOW_CLOSE.code, SLOW_CLOSE.reason)
 
     def flush(self, force: bool = False) -> None:
