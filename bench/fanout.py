@@ -40,6 +40,7 @@ import orjson
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from proc_cpu import CpuSnapshot, CpuUse, tree_cpu_s
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINE_DIR = BENCH_DIR / "baseline"
@@ -225,7 +226,8 @@ class Server:
         return sum(p.memory_info().rss for p in self.processes())
 
     def cpu_s(self) -> float:
-        return float(sum(sum(p.cpu_times()[:2]) for p in self.processes()))
+        """utime + stime of the server's process tree, from /proc/<pid>/stat."""
+        return tree_cpu_s(self.proc.pid)
 
     def kill(self) -> None:
         """SIGKILL the server's process group (a graceful close of N sockets costs O(N^2))."""
@@ -307,11 +309,37 @@ class RunResult:
     join_s: float = 0.0
     send_s: float = 0.0
     server_cpu_pct: float = 0.0
+    server_cpu_s: float = 0.0
+    cpu_per_frame_us: float = 0.0
     generator_cpu_pct: float = 0.0
+    generator_saturated: bool = False
     background_cpu_pct: float = 0.0
     join_frames: int = 0
     join_bytes: int = 0
+    paced: list[PacedResult] = field(default_factory=list)
     error: str | None = None
+
+
+@dataclass
+class PacedResult:
+    """One steady-rate phase: messages at ``rate``/s for ``seconds``, open loop."""
+
+    rate: float
+    seconds: float
+    messages: int
+    expected_frames: int = 0
+    delivered_frames: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    p999_ms: float = 0.0
+    max_ms: float = 0.0
+    latency_samples: int = 0
+    server_cpu_s: float = 0.0
+    cpu_per_frame_us: float = 0.0
+    server_cpu_pct: float = 0.0
+    generator_cpu_pct: float = 0.0
+    generator_saturated: bool = False
+    background_cpu_pct: float = 0.0
 
 
 @dataclass
@@ -325,6 +353,8 @@ class Options:
     server_start_s: float
     wait_idle_s: float
     server_core: int | None
+    paced_rates: list[float] = field(default_factory=list)
+    paced_seconds: float = 10.0
     padding: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -414,10 +444,7 @@ async def post_messages(
 
     async def worker() -> None:
         for _ in todo:
-            content = f"{time.perf_counter_ns():0{STAMP_DIGITS}d} {opts.padding}"
-            body = [{"churchId": CHURCH_ID, "conversationId": conversation_id,
-                     "content": content, "displayName": "bench"}]  # fmt: skip
-            await client.post("/messaging/messages/send", body)
+            await post_one(client, conversation_id, opts)
 
     await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
 
@@ -456,28 +483,66 @@ async def timed_fan_out(
     opts: Options, result: RunResult,
 ) -> None:  # fmt: skip
     """Post M messages, wait for their frames; records throughput, latency and CPU use."""
-    cpu_before = cpu_snapshot(server)
+    cpu_before = CpuSnapshot.take([server.proc.pid])
     started = time.perf_counter_ns()
     await post_messages(client, conversation_id, result.messages, opts)
     result.send_s = (time.perf_counter_ns() - started) / 1e9
     result.expected_frames = result.messages * result.sockets
     await wait_delivered(counters, result.expected_frames, opts.stall_s)
     wall_s = max(counters.last_message_ns - started, 1) / 1e9
-    server_s, generator_s, machine_s = (
-        b - a for a, b in zip(cpu_before, cpu_snapshot(server), strict=True)
-    )
-    result.server_cpu_pct = 100 * server_s / wall_s
-    result.generator_cpu_pct = 100 * generator_s / wall_s
-    others_s = machine_s - server_s - generator_s
-    result.background_cpu_pct = max(result.background_cpu_pct, 100 * others_s / wall_s)
+    use = CpuUse.between(cpu_before, CpuSnapshot.take([server.proc.pid]), wall_s)
+    result.server_cpu_pct, result.server_cpu_s = use.server_pct, use.server_s
+    result.generator_cpu_pct = use.generator_pct
+    result.generator_saturated = use.generator_saturated
+    result.background_cpu_pct = max(result.background_cpu_pct, use.background_pct)
     summarize(result, counters, started)
+    result.cpu_per_frame_us = 1e6 * use.server_s / max(result.delivered_frames, 1)
 
 
-def cpu_snapshot(server: Server) -> tuple[float, float, float]:
-    """CPU seconds used so far by the server, this process, and the whole machine."""
-    machine = psutil.cpu_times()
-    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-    return server.cpu_s(), time.process_time(), float(busy)
+async def post_one(client: HttpClient, conversation_id: str, opts: Options) -> None:
+    content = f"{time.perf_counter_ns():0{STAMP_DIGITS}d} {opts.padding}"
+    body = [{"churchId": CHURCH_ID, "conversationId": conversation_id,
+             "content": content, "displayName": "bench"}]  # fmt: skip
+    await client.post("/messaging/messages/send", body)
+
+
+async def send_paced(client: HttpClient, conversation_id: str, phase: PacedResult,
+                     opts: Options) -> None:  # fmt: skip
+    """Open loop: message i leaves at start + i/rate whether or not earlier ones returned."""
+    loop = asyncio.get_running_loop()
+    start, sends = loop.time(), []
+    for index in range(phase.messages):
+        if (delay := start + index / phase.rate - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        sends.append(asyncio.create_task(post_one(client, conversation_id, opts)))
+    await asyncio.gather(*sends)
+
+
+async def paced_phase(
+    server: Server, client: HttpClient, conversation_id: str, counters: Counters,
+    opts: Options, n: int, rate: float,
+) -> PacedResult:  # fmt: skip
+    """Steady ``rate`` messages/s: the send-to-receive tail, not the throughput."""
+    phase = PacedResult(rate, opts.paced_seconds, max(1, round(rate * opts.paced_seconds)))
+    phase.expected_frames = phase.messages * n
+    await wait_quiet(counters, 0.3, opts.stall_s)
+    counters.reset()
+    before = CpuSnapshot.take([server.proc.pid])
+    started = time.perf_counter_ns()
+    await send_paced(client, conversation_id, phase, opts)
+    await wait_delivered(counters, phase.expected_frames, opts.stall_s)
+    wall_s = max(counters.last_message_ns - started, 1) / 1e9
+    use = CpuUse.between(before, CpuSnapshot.take([server.proc.pid]), wall_s)
+    latencies = sorted(counters.latencies_ns)
+    phase.delivered_frames, phase.latency_samples = counters.messages, len(latencies)
+    phase.p50_ms, phase.p99_ms = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    phase.p999_ms, phase.max_ms = percentile(latencies, 0.999), percentile(latencies, 1.0)
+    phase.server_cpu_s, phase.server_cpu_pct = use.server_s, use.server_pct
+    phase.cpu_per_frame_us = 1e6 * use.server_s / max(phase.delivered_frames, 1)
+    phase.generator_cpu_pct = use.generator_pct
+    phase.generator_saturated = use.generator_saturated
+    phase.background_cpu_pct = use.background_pct
+    return phase
 
 
 async def connect_and_join(
@@ -512,6 +577,10 @@ async def measure(server: Server, opts: Options, result: RunResult) -> None:
         sockets = await connect_and_join(server, client, conversation_id, counters, opts, result)
         await warm_up(client, conversation_id, counters, result.sockets, opts)
         await timed_fan_out(server, client, conversation_id, counters, opts, result)
+        for rate in opts.paced_rates:
+            print(f"  paced {rate:g}/s for {opts.paced_seconds:g} s ...", file=sys.stderr)
+            result.paced.append(await paced_phase(
+                server, client, conversation_id, counters, opts, result.sockets, rate))  # fmt: skip
     finally:
         server.kill()  # before our sockets close: no per-close attendance storm
         client.close()
@@ -552,16 +621,28 @@ def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}" if numerator and denominator else "-"
 
 
-COMPARED = {"frames_per_s", "p50_ms", "p99_ms", "rss_per_socket"}  # get a ratio column
+COMPARED = {"frames_per_s", "p50_ms", "p99_ms", "rss_per_socket", "cpu_per_frame_us"}
 METRICS: list[tuple[str, str, Callable[[float], str]]] = [
     ("frames/s", "frames_per_s", lambda v: f"{v:,.0f}"),
+    ("CPU us/frame", "cpu_per_frame_us", lambda v: f"{v:.2f}"),
     ("p50 latency ms", "p50_ms", lambda v: f"{v:.1f}"),
     ("p99 latency ms", "p99_ms", lambda v: f"{v:.1f}"),
     ("RSS/socket KiB", "rss_per_socket", lambda v: f"{v / 1024:.1f}"),
     ("server CPU %", "server_cpu_pct", lambda v: f"{v:.0f}"),
-    ("generator CPU %", "generator_cpu_pct", lambda v: f"{v:.0f}"),
+    ("generator CPU %", "generator_cpu_pct", lambda v: f"{v:.0f}{'*' if v > 90 else ''}"),
     ("others' CPU %", "background_cpu_pct", lambda v: f"{v:.0f}"),
 ]
+PACED_METRICS: list[tuple[str, str, Callable[[float], str]]] = [
+    ("p50 ms", "p50_ms", lambda v: f"{v:.1f}"),
+    ("p99 ms", "p99_ms", lambda v: f"{v:.1f}"),
+    ("p99.9 ms", "p999_ms", lambda v: f"{v:.1f}"),
+    ("max ms", "max_ms", lambda v: f"{v:.1f}"),
+    ("CPU us/frame", "cpu_per_frame_us", lambda v: f"{v:.2f}"),
+    ("server CPU %", "server_cpu_pct", lambda v: f"{v:.0f}"),
+    ("generator CPU %", "generator_cpu_pct", lambda v: f"{v:.0f}{'*' if v > 90 else ''}"),
+    ("others' CPU %", "background_cpu_pct", lambda v: f"{v:.0f}"),
+]
+SATURATION_LEGEND = "* generator saturated (>90% of its core): it, not the server, set the pace"
 
 
 def cell(result: RunResult | None, key: str, fmt: Callable[[float], str]) -> str:
@@ -593,9 +674,36 @@ def table(results: list[RunResult], targets: list[str]) -> str:
         delivered = "  ".join(delivery(r) for r in row_results if r)
         lines.append(f"{'':>6}  {'delivered':<16}{delivered}")
     lines.extend(f"error: {r.target} N={r.sockets}: {r.error}" for r in results if r.error)
-    if any(r.background_cpu_pct > IDLE_PCT for r in results):
-        lines.append(f"note: others' CPU % > {IDLE_PCT:.0f} (other processes were busy): noisy")
+    lines.extend(paced_table(results, targets))
+    lines.append(SATURATION_LEGEND)
+    if loaded(results):
+        lines.append(
+            f"note: others' CPU % > {IDLE_PCT:.0f} (other processes were busy): figures "
+            "taken on a loaded machine"
+        )
     return "\n".join(lines)
+
+
+def loaded(results: list[RunResult]) -> bool:
+    phases = [p.background_cpu_pct for r in results for p in r.paced]
+    return any(v > IDLE_PCT for v in [*phases, *(r.background_cpu_pct for r in results)])
+
+
+def paced_table(results: list[RunResult], targets: list[str]) -> list[str]:
+    """Steady-rate phases: one block per (N, rate), the targets side by side."""
+    phases = {(r.target, r.sockets, p.rate): p for r in results for p in r.paced}
+    if not phases:
+        return []
+    lines = ["", f"steady rate {'N':>6} {'msg/s':>6}  {'metric':<16}"
+             + "".join(f"{t:>14}" for t in targets)]  # fmt: skip
+    for n, rate in sorted({(k[1], k[2]) for k in phases}):
+        row = [phases.get((t, n, rate)) for t in targets]
+        for label, key, fmt in PACED_METRICS:
+            cells = "".join(f"{fmt(float(getattr(p, key))) if p else '-':>14}" for p in row)
+            lines.append(f"{'':11} {n:>6} {rate:>6g}  {label:<16}{cells}")
+        done = "  ".join(f"{p.delivered_frames:,}/{p.expected_frames:,}" for p in row if p)
+        lines.append(f"{'':11} {n:>6} {rate:>6g}  {'delivered':<16}{done}")
+    return lines
 
 
 def delivery(result: RunResult) -> str:
@@ -614,6 +722,7 @@ def write_results(results: list[RunResult], args: argparse.Namespace) -> Path:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "node": node.stdout.strip(), "platform": platform.platform()},
         "runs": [asdict(r) for r in results],
+        "loaded_machine": loaded(results),
     }  # fmt: skip
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
@@ -645,6 +754,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="before each run, wait up to this many s for an idle machine",
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument(
+        "--paced-rates", default="10,50", help="steady-rate phases, messages/s ('' for none)"
+    )
+    parser.add_argument("--paced-seconds", type=float, default=10.0, help="length of each")
     return parser.parse_args(argv)
 
 
@@ -675,7 +788,8 @@ def main(argv: list[str] | None = None) -> int:
     server_core = pin_generator(args.no_pin)
     opts = Options(args.messages, args.concurrency, args.join_batch, args.connect_concurrency,
                    args.stall, args.run_timeout, args.server_start_timeout, args.wait_idle,
-                   server_core)  # fmt: skip
+                   server_core, [float(r) for r in args.paced_rates.split(",") if r],
+                   args.paced_seconds)  # fmt: skip
     if "baseline" in targets:
         ensure_baseline_installed()
     results: list[RunResult] = []
