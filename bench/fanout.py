@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import probe_summary
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -247,19 +248,26 @@ def free_port() -> int:
         return port
 
 
-def server_command(target: str, http_port: int, ws_port: int, tmp: Path) -> list[str]:
+def server_command(
+    target: str, http_port: int, ws_port: int, tmp: Path, probe: bool = False
+) -> list[str]:
     if target == "baseline":
         return ["node", str(BASELINE_DIR / "server.js")]
+    serve = [sys.executable, str(BENCH_DIR / "probe_serve.py")] if probe else [str(STEEPLE_BIN)]
     return [
-        str(STEEPLE_BIN), "serve", "--port", str(http_port), "--socket-port", str(ws_port),
+        *serve, "serve", "--port", str(http_port), "--socket-port", str(ws_port),
         "--database-url", f"sqlite+aiosqlite:///{tmp}/bench.db", "--jwt-secret", "benchsecret",
     ]  # fmt: skip
 
 
-def start_server(target: str, core: int | None, tmp: Path) -> Server:
+def start_server(target: str, core: int | None, tmp: Path, probe: bool = False) -> Server:
     http_port, ws_port = free_port(), free_port()
-    env = {**os.environ, "SERVER_PORT": str(http_port), "SOCKET_PORT": str(ws_port)}
-    command = server_command(target, http_port, ws_port, tmp)
+    env = {**os.environ, "SERVER_PORT": str(http_port), "SOCKET_PORT": str(ws_port),
+           "STEEPLE_PROBE_OUT": str(tmp / "probe.json"),
+           "STEEPLE_PROBE_DB": str(tmp / "bench.db"),
+           # every bench socket comes from 127.0.0.1: no per-address socket cap
+           "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0")}  # fmt: skip
+    command = server_command(target, http_port, ws_port, tmp, probe)
     if core is not None:
         command = ["taskset", "-c", str(core), *command]
     log_path = tmp / f"{target}.log"
@@ -340,6 +348,7 @@ class PacedResult:
     generator_cpu_pct: float = 0.0
     generator_saturated: bool = False
     background_cpu_pct: float = 0.0
+    probe: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -355,6 +364,7 @@ class Options:
     server_core: int | None
     paced_rates: list[float] = field(default_factory=list)
     paced_seconds: float = 10.0
+    probe: bool = False
     padding: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -499,6 +509,20 @@ async def timed_fan_out(
     result.cpu_per_frame_us = 1e6 * use.server_s / max(result.delivered_frames, 1)
 
 
+async def read_probes(server: Server) -> dict[str, Any]:
+    """Ask the probed server for what it saw (SIGUSR1) and summarize it."""
+    path = server.log_path.parent / "probe.json"
+    path.unlink(missing_ok=True)
+    os.kill(server.proc.pid, signal.SIGUSR1)
+    for _ in range(100):
+        if path.exists():
+            figures = probe_summary.summarize(path)
+            print("\n".join(probe_summary.lines(figures)), file=sys.stderr)
+            return figures
+        await asyncio.sleep(0.05)
+    return {"error": "no probe output"}
+
+
 async def post_one(client: HttpClient, conversation_id: str, opts: Options) -> None:
     content = f"{time.perf_counter_ns():0{STAMP_DIGITS}d} {opts.padding}"
     body = [{"churchId": CHURCH_ID, "conversationId": conversation_id,
@@ -527,10 +551,14 @@ async def paced_phase(
     phase.expected_frames = phase.messages * n
     await wait_quiet(counters, 0.3, opts.stall_s)
     counters.reset()
+    if opts.probe and server.name == "steeple":
+        os.kill(server.proc.pid, signal.SIGUSR2)  # probes: start afresh
     before = CpuSnapshot.take([server.proc.pid])
     started = time.perf_counter_ns()
     await send_paced(client, conversation_id, phase, opts)
     await wait_delivered(counters, phase.expected_frames, opts.stall_s)
+    if opts.probe and server.name == "steeple":
+        phase.probe = await read_probes(server)
     wall_s = max(counters.last_message_ns - started, 1) / 1e9
     use = CpuUse.between(before, CpuSnapshot.take([server.proc.pid]), wall_s)
     latencies = sorted(counters.latencies_ns)
@@ -602,7 +630,7 @@ def run_one(target: str, n: int, opts: Options) -> RunResult:
     result = RunResult(target, n, opts.messages or max(200, AUTO_FRAMES // n))
     result.background_cpu_pct = machine_load(opts.wait_idle_s)
     with tempfile.TemporaryDirectory(prefix=f"fanout-{target}-") as tmp:
-        server = start_server(target, opts.server_core, Path(tmp))
+        server = start_server(target, opts.server_core, Path(tmp), opts.probe)
         try:
             uvloop.run(asyncio.wait_for(measure(server, opts, result), opts.run_timeout_s))
         except Exception as exc:
@@ -758,6 +786,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--paced-rates", default="10,50", help="steady-rate phases, messages/s ('' for none)"
     )
     parser.add_argument("--paced-seconds", type=float, default=10.0, help="length of each")
+    parser.add_argument(
+        "--probe", action="store_true",
+        help="run Steeple under bench/probe_serve.py; print its probes per steady phase",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -789,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(args.messages, args.concurrency, args.join_batch, args.connect_concurrency,
                    args.stall, args.run_timeout, args.server_start_timeout, args.wait_idle,
                    server_core, [float(r) for r in args.paced_rates.split(",") if r],
-                   args.paced_seconds)  # fmt: skip
+                   args.paced_seconds, args.probe)  # fmt: skip
     if "baseline" in targets:
         ensure_baseline_installed()
     results: list[RunResult] = []
