@@ -49,6 +49,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 STEEPLE_BIN = Path(sys.executable).parent / "steeple"
 
 CHURCH_ID = "benchChurch"
+JWT_SECRET = "bench-secret-0123456789abcdef0123456789"  # 32+ bytes: no weak-key warning
 SERVICE_ID = "benchSvc001"  # a streamingLive contentId: at most 11 characters
 CONTENT_SIZE = 200
 MAX_LATENCY_SOCKETS = 1000  # latency is sampled on at most this many sockets
@@ -136,9 +137,14 @@ class HttpClient:
     the sender and steal time from reading frames. This costs ~0.1 ms.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(
+        self, host: str, port: int, local_host: str | None = None, headers: str = ""
+    ) -> None:
         self.host, self.port = host, port
+        self.local_addr = (local_host, 0) if local_host else None
+        self.headers = headers  # extra header lines, each ending in CRLF
         self.idle: list[Connection] = []
+        self.statuses: dict[int, int] = {}  # answers seen, by status
 
     async def get(self, path: str) -> Any:
         return await self.request("GET", path, b"")
@@ -159,7 +165,7 @@ class HttpClient:
             with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
                 return await self._exchange(conn, method, path, body)
             conn[1].close()
-        conn = await asyncio.open_connection(self.host, self.port)
+        conn = await asyncio.open_connection(self.host, self.port, local_addr=self.local_addr)
         return await self._exchange(conn, method, path, body)
 
     async def _exchange(
@@ -168,11 +174,13 @@ class HttpClient:
         reader, writer = conn
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"{self.headers}\r\n"
         )
         writer.write(head.encode() + body)
         status, headers = parse_head(await reader.readuntil(b"\r\n\r\n"))
         data = await read_body(reader, headers)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
         if headers.get("connection", "").lower() == "close" or reader.at_eof():
             writer.close()
         else:
@@ -256,17 +264,21 @@ def server_command(
     serve = [sys.executable, str(BENCH_DIR / "probe_serve.py")] if probe else [str(STEEPLE_BIN)]
     return [
         *serve, "serve", "--port", str(http_port), "--socket-port", str(ws_port),
-        "--database-url", f"sqlite+aiosqlite:///{tmp}/bench.db", "--jwt-secret", "benchsecret",
+        "--database-url", f"sqlite+aiosqlite:///{tmp}/bench.db", "--jwt-secret", JWT_SECRET,
     ]  # fmt: skip
 
 
-def start_server(target: str, core: int | None, tmp: Path, probe: bool = False) -> Server:
+def start_server(
+    target: str, core: int | None, tmp: Path, probe: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> Server:  # fmt: skip
     http_port, ws_port = free_port(), free_port()
     env = {**os.environ, "SERVER_PORT": str(http_port), "SOCKET_PORT": str(ws_port),
            "STEEPLE_PROBE_OUT": str(tmp / "probe.json"),
            "STEEPLE_PROBE_DB": str(tmp / "bench.db"),
            # every bench socket comes from 127.0.0.1: no per-address socket cap
-           "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0")}  # fmt: skip
+           "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0"),
+           **(extra_env or {})}  # fmt: skip
     command = server_command(target, http_port, ws_port, tmp, probe)
     if core is not None:
         command = ["taskset", "-c", str(core), *command]
