@@ -33,9 +33,22 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# `make bench`: every benchmark at full size (about 10 minutes on a quiet 2-core machine);
+# `make bench QUICK=1`: a short pass (smaller N, shorter phases, a 1,000-viewer spike).
+ifdef QUICK
+FANOUT_ARGS ?= --sockets 1000 --paced-seconds 5
+JOINS_ARGS ?= --viewers 1000
+SPIKE_ARGS ?= --viewers 1000 --seconds 20
+else
+FANOUT_ARGS ?= --sockets 1000,5000
+JOINS_ARGS ?= --viewers 1000,5000
+SPIKE_ARGS ?= --viewers 5000 --seconds 60
+endif
+
 bench: $(STAMP)
-	$(PY) bench/fanout.py --sockets 1000,5000
-	$(PY) bench/joins.py --viewers 1000,5000
+	$(PY) bench/fanout.py $(FANOUT_ARGS)
+	$(PY) bench/joins.py $(JOINS_ARGS)
+	$(PY) bench/spike.py $(SPIKE_ARGS)
 
 services:
 	sh scripts/ensure-services.sh
