@@ -108,9 +108,18 @@ class Hub:
     def members(self, room: Room) -> Iterable[str]:
         return list(self._rooms.get(room, ()))
 
-    def heartbeat(self) -> int:
-        """Ping every socket; terminate those that missed the previous ping."""
-        dead = [s for s in list(self._sockets.values()) if not s.ping()]
+    def ids_in_order(self) -> list[str]:
+        """Socket ids, oldest first (a socket keeps its place while it is open)."""
+        return list(self._sockets)
+
+    def heartbeat(self, socket_ids: Iterable[str] | None = None) -> int:
+        """Ping every socket (or those of ``socket_ids`` still open); terminate those
+        that missed the previous ping."""
+        if socket_ids is None:
+            sockets = list(self._sockets.values())
+        else:
+            sockets = [s for i in socket_ids if (s := self._sockets.get(i)) is not None]
+        dead = [s for s in sockets if not s.ping()]
         for socket in dead:
             log.info("socket %s missed a pong; terminating", socket.socket_id)
             socket.close(GOING_AWAY, "missed pong")

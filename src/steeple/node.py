@@ -23,6 +23,7 @@ from steeple.clock import Clock
 from steeple.delivery.base import Delivery
 from steeple.delivery.local import LocalDelivery
 from steeple.errors import ConfigError
+from steeple.heartbeat import StaggeredHeartbeat
 from steeple.hub import Hub
 from steeple.presence import Attendance
 from steeple.push.channels import push_client, push_routes
@@ -187,6 +188,7 @@ class Node:
         self.ctx = ctx
         self.services = Services(ctx)
         self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
+        self.heartbeat = StaggeredHeartbeat(self.hub, settings.ping_interval)
         self.registry = CollectorRegistry()
         self.router = Router()
         client_address = ClientAddress(settings.trusted_proxies)
@@ -311,7 +313,7 @@ class Node:
         if self.services.push is not None:
             self.services.push.start()
         self._background = [
-            asyncio.create_task(self._every(self.settings.ping_interval, self.hub.heartbeat)),
+            asyncio.create_task(self._every(self.heartbeat.period, self.heartbeat.tick)),
             asyncio.create_task(
                 self._every(
                     self.settings.stale_sweep_interval, self.services.connections.sweep_stale
