@@ -88,8 +88,18 @@ class Probes:
             self.profile = None
         with open(out + ".tmp", "w") as file:
             json.dump({"spans": self.spans, "statements": self.statements,
-                       "gc_threshold": gc.get_threshold()}, file)  # fmt: skip
+                       "gc_threshold": gc.get_threshold(), "heap": heap()}, file)  # fmt: skip
         os.replace(out + ".tmp", out)
+
+
+def heap() -> dict[str, float]:
+    """Objects the collector tracks, and what one full collection of them costs now."""
+    tracked, frozen = len(gc.get_objects()), gc.get_freeze_count()
+    wall, cpu = time.perf_counter(), time.thread_time()
+    gc.collect()
+    return {"tracked_objects": tracked, "frozen_objects": frozen,
+            "full_collection_ms": 1e3 * (time.perf_counter() - wall),
+            "full_collection_cpu_ms": 1e3 * (time.thread_time() - cpu)}  # fmt: skip
 
 
 def timed_coroutine(probes: Probes, name: str, method: Callable[..., Any]) -> Callable[..., Any]:

@@ -55,6 +55,7 @@ def summarize(path: Path) -> dict[str, Any]:
         "with_gc1_or_gc2": sum(_overlaps(s, big_collections) for s in slow),
         "with_loop_lag": sum(_overlaps(s, spans.get("loop_lag", [])) for s in slow),
     }
+    figures["heap"] = document.get("heap", {})
     sends_n = max(1, len(sends))
     figures["statements_per_send"] = {
         k: round(v / sends_n, 2) for k, v in sorted(document["statements"].items())
@@ -65,7 +66,9 @@ def summarize(path: Path) -> dict[str, Any]:
 def lines(figures: dict[str, Any]) -> list[str]:
     out = []
     for name, f in figures.items():
-        if name == "statements_per_send":
+        if name == "heap":
+            out.append(f"    heap: {f}")
+        elif name == "statements_per_send":
             out.extend(f"    SQL per send {v:5.2f}  {k}" for k, v in f.items())
         elif name == "slowest_1pct_sends":
             out.append(
