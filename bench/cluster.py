@@ -98,6 +98,8 @@ def start_node(database_url: str, redis_url: str, prefix: str, tmp: Path, name: 
         "ENCRYPTION_KEY": ENCRYPTION_KEY,
         "SERVER_PORT": str(http_port),
         "SOCKET_PORT": str(ws_port),
+        # every bench socket comes from 127.0.0.1: no per-address socket cap
+        "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0"),
     }
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
