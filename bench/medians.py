@@ -16,7 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-FANOUT = ["frames_per_s", "cpu_per_frame_us", "p99_ms", "generator_cpu_pct", "background_cpu_pct"]
+FANOUT = ["frames_per_s", "cpu_per_frame_us", "p99_ms", "rss_per_socket", "generator_cpu_pct",
+          "background_cpu_pct"]  # fmt: skip
 PACED = ["p50_ms", "p99_ms", "p999_ms", "cpu_per_frame_us", "generator_cpu_pct",
          "background_cpu_pct"]  # fmt: skip
 SPIKE = ["join_p50_ms", "join_p99_ms", "join_http_p99_ms", "message_p99_ms",
