@@ -530,9 +530,19 @@ async def read_probes(server: Server) -> dict[str, Any]:
         if path.exists():
             figures = probe_summary.summarize(path)
             print("\n".join(probe_summary.lines(figures)), file=sys.stderr)
+            keep_profile(path.with_name(path.name + ".prof"))
             return figures
         await asyncio.sleep(0.05)
     return {"error": "no probe output"}
+
+
+def keep_profile(profile: Path) -> None:
+    """A cProfile of the phase (STEEPLE_PROBE_PROFILE=1) outlives the run's temp dir."""
+    if profile.exists():
+        RESULTS_DIR.mkdir(exist_ok=True)
+        kept = RESULTS_DIR / f"probe-{time.strftime('%Y%m%d-%H%M%S')}.prof"
+        shutil.copyfile(profile, kept)
+        print(f"    profile: {kept} (python -m pstats)", file=sys.stderr)
 
 
 async def post_one(client: HttpClient, conversation_id: str, opts: Options) -> None:
