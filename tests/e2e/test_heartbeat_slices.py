@@ -8,8 +8,8 @@ from websockets.frames import Opcode
 from steeple.heartbeat import StaggeredHeartbeat, slices_for
 from steeple.hub import GOING_AWAY
 from steeple.node import Node
-from tests.e2e.rawsocket import RawSocket
-from tests.wsclient import TestSocket
+from tests.support.rawsocket import RawSocket
+from tests.support.wsclient import TestSocket
 
 
 async def frames_until_id(raw: RawSocket) -> list[Opcode]:
