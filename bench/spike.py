@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
 import time
@@ -136,6 +137,13 @@ class Plan:
     host_rate: float
 
 
+def failure(step: str, exc: Exception) -> str:
+    """``"<step> <HTTP status>"`` for an answer other than 2xx, else the error's type."""
+    if isinstance(exc, HttpError) and (found := re.search(r" -> (\d{3})", str(exc))):
+        return f"{step} {found.group(1)}"
+    return f"{step} {type(exc).__name__}"
+
+
 def count_refusal(tally: Tally, exc: Exception) -> None:
     text = str(exc)
     status = "429" if "429" in text else type(exc).__name__
@@ -167,7 +175,7 @@ async def arrive(
         tally.join_http_ns.append(time.perf_counter_ns() - opened)
         tally.joins += 1
     except (HttpError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        tally.fail("429" if "-> 429" in str(exc) else type(exc).__name__)
+        tally.fail(failure("join", exc))
         transport.disconnect()
         return None
     finally:
@@ -216,7 +224,7 @@ async def chat(plan: Plan, tally: Tally, room: str, until: asyncio.Event) -> Non
         try:
             await clients[index % len(clients)].post("/messaging/messages/send", body)
         except (HttpError, OSError) as exc:
-            tally.fail("chat 429" if "-> 429" in str(exc) else f"chat {type(exc).__name__}")
+            tally.fail(failure("chat", exc))
 
     try:
         await paced(plan.chat_rate, until, post)
@@ -242,7 +250,7 @@ async def host(plan: Plan, tally: Tally, until: asyncio.Event) -> None:
             try:
                 await client.post("/messaging/messages", body)
             except (HttpError, OSError) as exc:
-                tally.fail("host 429" if "-> 429" in str(exc) else f"host {type(exc).__name__}")
+                tally.fail(failure("host", exc))
 
         await paced(plan.host_rate, until, post)
     finally:
