@@ -201,6 +201,13 @@ def can_see_people(principal: Principal, church_id: str) -> bool:
     )
 
 
+def can_host(principal: Principal, church_id: str) -> bool:
+    """A church's hosts: exempt from slow mode and from a room's post limit."""
+    return principal.in_church(church_id) and (
+        principal.can(CHAT_HOST) or principal.can(CONTENT_EDIT)
+    )
+
+
 def can_moderate(principal: Principal, church_id: str) -> bool:
     return principal.in_church(church_id) and principal.can(CONTENT_EDIT)
 

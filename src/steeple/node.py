@@ -44,6 +44,8 @@ from steeple.services.post_ledger import ledger_for
 from steeple.services.preferences import PreferenceService
 from steeple.services.private_messages import PrivateMessageService
 from steeple.services.push_dispatcher import PushDispatcher
+from steeple.services.rate_buckets import buckets_for
+from steeple.services.rate_limits import RateLimits
 from steeple.services.reach import SocketReach
 from steeple.services.reactions import ReactionService
 from steeple.services.room_settings import RoomSettingsService
@@ -111,14 +113,17 @@ def create_delivery(
 class Services:
     """The use cases of one node, wired to one context."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, registry: CollectorRegistry) -> None:
         self.ctx = ctx
         self.group_feeds = GroupFeeds.from_settings(ctx.settings, ctx.clock)
-        self.conversations = ConversationService(ctx, self.group_feeds)
+        self.limits = RateLimits(ctx, buckets_for(ctx.settings), registry)
+        self.conversations = ConversationService(ctx, self.group_feeds, self.limits)
         self.views = ConversationViews(ctx, self.conversations)
         self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
         self.messages = MessageService(ctx, self.conversations, self.signed_in_names)
-        self.connections = ConnectionService(ctx, self.conversations, self.signed_in_names)
+        self.connections = ConnectionService(
+            ctx, self.conversations, self.signed_in_names, self.limits
+        )
         self.reach = SocketReach(ctx.store, ctx.delivery)
         self.push = _push_dispatcher(ctx, self.reach)
         # Push goes last: it runs after the socket frames are handed to delivery.
@@ -126,14 +131,19 @@ class Services:
         if self.push is not None:
             sinks.append(self.push)
         self.alerts = Alerts(ctx.store, sinks)
-        self.private_messages = PrivateMessageService(ctx, self.alerts)
+        self.private_messages = PrivateMessageService(ctx, self.alerts, self.limits)
         self.notifications = NotificationService(ctx, self.alerts)
         self.reactions = ReactionService(ctx, self.conversations)
         self.moderation = ModerationService(ctx)
         self.host_chat = HostChatService(ctx)
         self.room_settings = RoomSettingsService(ctx, self.conversations, ledger_for(ctx.settings))
-        # Slow mode records the post it lets through, so it goes after guards that refuse.
-        self.messages.guards += [self.moderation.guard, self.room_settings.guard]
+        # Rate limits and slow mode record the post they let through, so they go after
+        # the guards that refuse; slow mode last, so a refused post starts no wait.
+        self.messages.guards += [
+            self.moderation.guard,
+            self.limits.post,
+            self.room_settings.guard,
+        ]
         self.person_notifications = PersonNotifications(ctx, self.alerts, self.reach, self.push)
         self.preferences = PreferenceService(ctx)
         self.devices = DeviceService(ctx)
@@ -186,10 +196,10 @@ class Node:
             cipher=HostChatCipher(settings.encryption_key),
         )
         self.ctx = ctx
-        self.services = Services(ctx)
+        self.registry = CollectorRegistry()
+        self.services = Services(ctx, self.registry)
         self.lifecycle = SocketLifecycle(self.hub, self.services.connections)
         self.heartbeat = StaggeredHeartbeat(self.hub, settings.ping_interval)
-        self.registry = CollectorRegistry()
         self.router = Router()
         client_address = ClientAddress(settings.trusted_proxies)
         self.socket_cap = SocketCap(settings.max_sockets_per_address, client_address)
@@ -390,6 +400,7 @@ class Node:
             await self.services.push.stop()
         await self.services.room_settings.close()
         await self.services.group_feeds.close()
+        await self.services.limits.close()
         await self.delivery.stop()
         await self.store.close()
 

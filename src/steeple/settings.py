@@ -23,6 +23,60 @@ PROVIDERS = ("local", "redis", "aws")
 PUSH_POLICIES = ("absent", "always")
 MAX_HISTORY_LIMIT = 10_000
 """A page is read and encoded in one go: past this it is no longer a bound worth having."""
+LIMITS_BACKENDS = ("memory", "redis")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket: ``burst`` at once, refilled at ``per_second``; 0 turns it off.
+
+    Written ``RATE,BURST`` in the environment (``5,60``: 5 a second, 60 at once) or
+    ``0`` for off. README "Rate limits" says why each default is what it is.
+    """
+
+    per_second: float
+    burst: int
+
+    @property
+    def on(self) -> bool:
+        return self.per_second > 0
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> Rate:
+        text = raw.strip()
+        if text == "0":
+            return OFF
+        rate, comma, burst = text.partition(",")
+        try:
+            parsed = cls(float(rate), int(burst)) if comma else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ConfigError(f"{name} must be RATE,BURST (e.g. 5,60) or 0 (off), not {raw!r}")
+        return parsed.validated(name)
+
+    def validated(self, name: str) -> Rate:
+        if not self.on:
+            return OFF
+        if not 0 < self.per_second <= 1_000_000 or not 1 <= self.burst <= 1_000_000:
+            raise ConfigError(f"{name}: rate must be 0 (off) or positive, burst 1 to 1000000")
+        return self
+
+
+OFF = Rate(0.0, 0)
+
+RATE_LIMITS = {
+    "post_person": ("LIMIT_POST_PERSON", Rate(2, 20)),
+    "post_address": ("LIMIT_POST_ADDRESS", Rate(5, 60)),
+    "post_room": ("LIMIT_POST_ROOM", Rate(20, 100)),
+    "join_person": ("LIMIT_JOIN_PERSON", Rate(2, 50)),
+    "join_address": ("LIMIT_JOIN_ADDRESS", Rate(10, 150)),
+    "join_room": ("LIMIT_JOIN_ROOM", Rate(50, 500)),
+    "create_person": ("LIMIT_CREATE_PERSON", Rate(0.5, 30)),
+    "create_address": ("LIMIT_CREATE_ADDRESS", Rate(0.1, 10)),
+    "create_church": ("LIMIT_CREATE_CHURCH", Rate(1, 60)),
+}
+"""Every rate limit: its settings field -> (environment variable, default)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +114,19 @@ class Settings:
     history_limit: int = 200
     expo_push_url: str = DEFAULT_EXPO_PUSH_URL
     expo_access_token: str = field(default="", repr=False)
+    # Rate limits (PROTOCOL.md 5.6; README "Rate limits" sizes each default).
+    post_person: Rate = RATE_LIMITS["post_person"][1]
+    post_address: Rate = RATE_LIMITS["post_address"][1]
+    post_room: Rate = RATE_LIMITS["post_room"][1]
+    join_person: Rate = RATE_LIMITS["join_person"][1]
+    join_address: Rate = RATE_LIMITS["join_address"][1]
+    join_room: Rate = RATE_LIMITS["join_room"][1]
+    create_person: Rate = RATE_LIMITS["create_person"][1]
+    create_address: Rate = RATE_LIMITS["create_address"][1]
+    create_church: Rate = RATE_LIMITS["create_church"][1]
+    anonymous_join_batch: int = 5
+    limits_backend: str = ""
+    """``memory`` or ``redis``; empty: redis with ``DELIVERY_PROVIDER=redis``, else memory."""
     aws_endpoint_url: str = ""
     aws_region: str = "us-east-1"
     aws_stage: str = ""
@@ -118,7 +185,26 @@ class Settings:
             self._validate_redis()
         return self
 
+    @property
+    def shared_limits(self) -> bool:
+        """Whether rate limits are counted in Redis (shared by every node)."""
+        if self.limits_backend:
+            return self.limits_backend == "redis"
+        return self.delivery_provider == "redis"
+
+    def _validate_rates(self) -> None:
+        for name, (variable, _) in RATE_LIMITS.items():
+            rate = getattr(self, name)
+            if not isinstance(rate, Rate):
+                raise ConfigError(f"{variable} must be a Rate, not {rate!r}")
+            rate.validated(variable)
+        if self.limits_backend not in ("", *LIMITS_BACKENDS):
+            raise ConfigError(f"LIMITS_BACKEND must be one of {', '.join(LIMITS_BACKENDS)}")
+        if not 1 <= self.anonymous_join_batch <= 500:
+            raise ConfigError("ANONYMOUS_JOIN_BATCH must be between 1 and 500")
+
     def _validate_limits(self) -> None:
+        self._validate_rates()
         if self.max_sockets_per_address < 0:
             raise ConfigError("MAX_SOCKETS_PER_ADDRESS must be 0 (no cap) or more")
         if self.socket_buffer_limit <= 0 or self.socket_send_buffer < 0:
@@ -198,6 +284,9 @@ class Settings:
             "max_sockets_per_address": _int(env, "MAX_SOCKETS_PER_ADDRESS", 500),
             "handshake_timeout": _float(env, "HANDSHAKE_TIMEOUT", 10.0),
             "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
+            "anonymous_join_batch": _int(env, "ANONYMOUS_JOIN_BATCH", 5),
+            "limits_backend": env.get("LIMITS_BACKEND", "").strip().lower(),
+            **_rates(env),
             "vapid_private_key": env.get("VAPID_PRIVATE_KEY", ""),
             "vapid_subject": env.get("VAPID_SUBJECT") or "mailto:admin@localhost",
             "push_policy": env.get("PUSH_POLICY", "absent").strip().lower() or "absent",
@@ -229,6 +318,13 @@ def _https_url(value: str) -> bool:
         and bool(host)
         and not (parts.username or parts.query or parts.fragment)
     )
+
+
+def _rates(env: Mapping[str, str]) -> dict[str, Rate]:
+    return {
+        name: Rate.parse(variable, env[variable]) if env.get(variable, "").strip() else default
+        for name, (variable, default) in RATE_LIMITS.items()
+    }
 
 
 def _display_host(host: str) -> str:

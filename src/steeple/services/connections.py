@@ -11,6 +11,7 @@ from steeple.errors import BadRequest, RequestError, Unauthorized
 from steeple.hub import Socket
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
+from steeple.services.rate_limits import RateLimits, require_batch
 from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import Row
 from steeple.types import ALERTS_ROOM, Room, new_id, person_alerts_room
@@ -26,12 +27,17 @@ class ConnectionService:
     """Also the socket edge's :class:`~steeple.web.socket_edge.SocketEvents`."""
 
     def __init__(
-        self, ctx: Context, conversations: ConversationService, signed_in: SignedInNames
+        self,
+        ctx: Context,
+        conversations: ConversationService,
+        signed_in: SignedInNames,
+        limits: RateLimits,
     ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._conversations = conversations
         self._signed_in = signed_in
+        self._limits = limits
         self._anonymous_counters: dict[Room, int] = {}
         # Sockets that close while the database is away keep their rows until it is back.
         ctx.store.outage.when_back(self.sweep_stale)
@@ -40,9 +46,11 @@ class ConnectionService:
 
     async def join(self, principal: Principal, body: Any, address: str) -> list[Row]:
         entries = validation.array_of_objects(body)
+        require_batch(principal, entries, self._ctx.settings.anonymous_join_batch, "joins")
         rows = [self._parse(principal, entry, address) for entry in entries]
         for row in rows:  # authorize every entry before writing any
             await self._conversations.require_room_reader(principal, _room(row))
+        await self._limits.join(principal, [_room(r) for r in rows], address, self._room_kind)
         await self._require_open_sockets(rows)
         for row in rows:
             row["displayName"] = await self._display_name(row)
@@ -51,6 +59,15 @@ class ConnectionService:
         for room in dict.fromkeys(_room(r) for r in rows):
             self._ctx.attendance.touch(room, joined=True)  # ignores the alerts room
         return rows
+
+    async def _room_kind(self, room: Room) -> str:
+        """What a refused join is counted under in ``/metrics``."""
+        if access.is_alerts(room[1]):
+            return ALERTS_ROOM
+        if access.parse_content_room(room[1]) is not None:
+            return "content"
+        conversation = await self._conversations.find(room[1])
+        return str((conversation or {}).get("contentType") or "")
 
     async def _require_open_sockets(self, rows: list[Row]) -> None:
         """Index each socket into its room first: delivery says whether the socket is

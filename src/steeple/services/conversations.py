@@ -18,6 +18,7 @@ from steeple.cache import TtlCache
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.context import Context
 from steeple.services.group_feeds import GroupFeeds
+from steeple.services.rate_limits import RateLimits
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, Room, new_id
 
@@ -26,10 +27,11 @@ CACHE_SECONDS = 10.0
 
 
 class ConversationService:
-    def __init__(self, ctx: Context, feeds: GroupFeeds) -> None:
+    def __init__(self, ctx: Context, feeds: GroupFeeds, limits: RateLimits) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._feeds = feeds
+        self._limits = limits
         # Weak values: a lock lives only while a request holds or awaits it.
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -116,13 +118,22 @@ class ConversationService:
     # --- the current room -------------------------------------------------------------
 
     async def current(
-        self, principal: Principal, church_id: str, content_type: str, content_id: str
+        self,
+        principal: Principal,
+        church_id: str,
+        content_type: str,
+        content_id: str,
+        address: str = "",
     ) -> Row:
+        """The current room; one created here is charged to the caller's and the
+        church's creation limits first (``address`` names an anonymous caller)."""
+        caller = (principal, address)
         if content_type in access.ANONYMOUS_PUBLIC_TYPES:
             if len(content_id) > ID_LENGTH:
                 raise BadRequest(f"a {content_type} contentId is at most 11 characters")
             validation.path_id(content_id, "contentId")
-            return await self._get_or_create(church_id, content_type, content_id, None)
+            key = (church_id, content_type, content_id)
+            return await self._get_or_create(key, None, caller)
         if not principal.in_church(church_id):
             raise Unauthorized()
         if len(content_id) > ID_LENGTH:
@@ -133,7 +144,7 @@ class ConversationService:
         probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
         if not access.can_read(principal, probe):
             raise Unauthorized()
-        row = await self._get_or_create(church_id, content_type, content_id, principal)
+        row = await self._get_or_create((church_id, content_type, content_id), principal, caller)
         if not access.can_read(principal, row, await self.thread(row)):
             raise Unauthorized()
         return row
@@ -151,11 +162,15 @@ class ConversationService:
         return found
 
     async def _get_or_create(
-        self, church_id: str, content_type: str, content_id: str, creator: Principal | None
+        self,
+        key: tuple[str, str, str],
+        creator: Principal | None,
+        caller: tuple[Principal, str],
     ) -> Row:
         """The current room, created when there is none: an anonymous-public one for
-        anybody (``creator`` None), any other only for a caller who may create it."""
-        key = (church_id, content_type, content_id)
+        anybody (``creator`` None), any other only for a caller who may create it; a
+        creation is charged to ``caller`` (principal, address) first."""
+        church_id, content_type, content_id = key
         since = self._ctx.clock.now() - CURRENT_WINDOW
         cached = self._current.get(key)
         # A live stream's viewers all ask for the same room within minutes: answer
@@ -179,6 +194,8 @@ class ConversationService:
             )
             if creator is not None:
                 await self._require_creator(creator, row, None)
+            principal, address = caller
+            await self._limits.create(principal, church_id, content_type, address)
             await self._store.conversations.insert(row)
             self._current.put(key, row)
         await self._announce(row, "created")
@@ -251,18 +268,31 @@ class ConversationService:
 
     # --- changes ---------------------------------------------------------------------------
 
-    async def save_all(self, principal: Principal, entries: list[dict[str, Any]]) -> list[Row]:
-        """``POST /conversations``: every entry is authorised before any is written, so a
-        batch with one denied entry changes nothing."""
+    async def save_all(
+        self, principal: Principal, entries: list[dict[str, Any]], address: str = ""
+    ) -> list[Row]:
+        """``POST /conversations``: every entry is authorised, and the new ones charged
+        to the creation limits, before any is written, so a batch with one denied entry
+        changes nothing."""
         if not principal.authenticated:
             raise Unauthorized()
         planned = [await self._plan(principal, entry) for entry in entries]
+        new = [row for row, is_new in planned if is_new]
+        if new:
+            kind = new[0]["contentType"]
+            await self._limits.create(principal, principal.church_id, kind, address, len(new))
         return [await self._apply(row, is_new) for row, is_new in planned]
 
-    async def create(self, principal: Principal, entry: dict[str, Any]) -> Row:
-        """One new conversation of the caller's church (``POST /conversations/start``)."""
-        row, is_new = await self._plan(principal, {**entry, "id": ""})
-        return await self._apply(row, is_new)
+    async def planned(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
+        """A new conversation of the caller's church, authorised and charged to the
+        creation limits but not written yet (``POST /conversations/start``)."""
+        row, _ = await self._plan(principal, {**entry, "id": ""})
+        await self._limits.create(principal, principal.church_id, row["contentType"], address)
+        return row
+
+    async def insert(self, row: Row) -> Row:
+        """Write a :meth:`planned` conversation."""
+        return await self._apply(row, True)
 
     async def _plan(self, principal: Principal, entry: dict[str, Any]) -> tuple[Row, bool]:
         """The row to write and whether it is new; raises if the caller may not."""

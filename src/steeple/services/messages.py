@@ -11,6 +11,7 @@ from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.services.rate_limits import require_batch
 from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import Row
 from steeple.types import new_id
@@ -36,8 +37,10 @@ class MessageService:
         self.guards: list[PostGuard] = []
 
     async def send(self, principal: Principal, body: Any, address: str) -> list[Row]:
-        """``POST /messages/send``: anonymous callers welcome where the room allows them."""
+        """``POST /messages/send``: anonymous callers welcome where the room allows them,
+        one message per request (PROTOCOL.md 5.6)."""
         entries = validation.array_of_objects(body)
+        require_batch(principal, entries, 1, "message")
         drafts = []
         for entry in entries:
             church_id = validation.identifier(entry, "churchId")
@@ -222,9 +225,14 @@ class MessageService:
         entry = validation.an_object(body)
         comment = validation.text(entry, "comment", max_length=validation.MAX_CONTENT)
         spec = parse_new_conversation({**entry, "id": None, "visibility": "public"})
-        conversation = await self._conversations.create(principal, spec)
+        conversation = await self._conversations.planned(principal, spec, address)
+        # Every check of the first post runs before the conversation is written.
+        if not await self._conversations.may_add_message(principal, conversation):
+            raise Unauthorized()
+        for guard in self.guards:
+            await guard(principal, conversation, address)
+        await self._conversations.insert(conversation)
         draft = {"conversationId": conversation["id"], "content": comment}
-        await self._postable(principal, principal.church_id, draft, address)
         await self._save(principal, [(self._draft(principal, conversation, draft), conversation)])
         return conversation
 

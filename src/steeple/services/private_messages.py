@@ -19,6 +19,7 @@ from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
 from steeple.services.push_news import message_news
+from steeple.services.rate_limits import RateLimits
 from steeple.storage.messages import SUBSCRIPTION
 from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
@@ -26,10 +27,11 @@ from steeple.types import ID_LENGTH, new_id
 
 
 class PrivateMessageService:
-    def __init__(self, ctx: Context, alerts: Alerts) -> None:
+    def __init__(self, ctx: Context, alerts: Alerts, limits: RateLimits) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._alerts = alerts
+        self._limits = limits
         self._opening: dict[tuple[str, frozenset[str]], asyncio.Lock] = {}
 
     # --- opening threads -------------------------------------------------------------------
@@ -80,6 +82,8 @@ class PrivateMessageService:
             return existing
         conversation = None
         if not conversation_id:
+            # A signed-in person: the address is not needed to name the caller.
+            await self._limits.create(principal, church_id, PM_CONTENT_TYPE, "")
             conversation = self._new_conversation(principal)
             conversation_id = conversation["id"]
         thread = {

@@ -43,6 +43,7 @@ def register(
             call.path_id("churchId"),
             call.path_id("contentType"),
             call.params["contentId"],
+            call.address,
         )
         return await settings.reported(found)
 
@@ -56,7 +57,7 @@ def register(
             raise BadRequest("'contentType' must be streamingLive")
         content_id = validation.identifier(entry, "contentId", max_length=11)
         found = await conversations.current(
-            call.principal, call.principal.church_id, content_type, content_id
+            call.principal, call.principal.church_id, content_type, content_id, call.address
         )
         return await settings.reported(found)
 
@@ -104,7 +105,7 @@ def register(
     @router.route("POST", BASE)
     async def create(call: Call) -> Any:
         entries = [parse_new_conversation(e) for e in validation.array_of_objects(call.json())]
-        return await conversations.save_all(call.principal, entries)
+        return await conversations.save_all(call.principal, entries, call.address)
 
     @router.route("POST", BASE + "/start")
     async def start(call: Call) -> Any:
