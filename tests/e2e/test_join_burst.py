@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from steeple.node import Node
-from tests.support.nodes import node_settings
+from tests.support.nodes import NO_RATE_LIMITS, node_settings
 from tests.support.rawsocket import RawSocket
 from tests.support.steps import entry, live_room
 from tests.support.wsclient import TestSocket
@@ -21,7 +21,9 @@ WORKERS = 8
 @pytest.fixture
 async def default_node(sqlite_url: str) -> AsyncIterator[Node]:
     """A node with the production attendance interval."""
-    running = Node(node_settings(sqlite_url, attendance_interval=0.25))
+    # 200 joins from one address within a moment are what this test is about, so the
+    # join limits are off.
+    running = Node(node_settings(sqlite_url, attendance_interval=0.25, **NO_RATE_LIMITS))
     await running.start()
     yield running
     await running.stop()

@@ -19,7 +19,9 @@ async def test_catchup_is_oldest_first_and_after_returns_the_rest(http: httpx.As
         {"churchId": "CH1", "conversationId": room["id"], "content": f"m{i}", "displayName": "Ann"}
         for i in range(5)
     ]
-    response = await http.post("/messages/send", json=batch)  # one batch: same millisecond
+    # One batch, so the same millisecond: a signed-in caller may batch (an anonymous
+    # one may not), and one whose token has no personId stores none.
+    response = await http.post("/messages/send", json=batch, headers=auth("CH1", ""))
     assert response.status_code == 200, response.text
     saved = response.json()
     await send(http, room, "m5")

@@ -23,7 +23,7 @@ from websockets.frames import Opcode
 from steeple.hub import SLOW_CONSUMER
 from steeple.node import Node
 from tests.support.client_tools import eventually
-from tests.support.nodes import node_settings
+from tests.support.nodes import NO_RATE_LIMITS, node_settings
 from tests.support.rawsocket import RawSocket
 from tests.support.steps import entry, live_room, send
 
@@ -53,12 +53,16 @@ def crowd(request: pytest.FixtureRequest) -> Crowd:
 
 @pytest.fixture
 async def tight_node(sqlite_url: str, crowd: Crowd) -> AsyncIterator[Node]:
+    # Hundreds of viewers join from one address in batches of 50, then a flood of posts:
+    # the load is the point here, not the rate limits.
     settings = node_settings(
         sqlite_url,
         socket_buffer_limit=BUDGET,
         socket_send_buffer=SEND_BUFFER,
         ping_interval=60,
         self_hosted=crowd.self_hosted,
+        anonymous_join_batch=50,
+        **NO_RATE_LIMITS,
     )
     running = Node(settings)
     await running.start()

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from steeple.node import Node
-from tests.support.nodes import node_settings
+from tests.support.nodes import NO_RATE_LIMITS, node_settings
 
 T = TypeVar("T")
 Frame = dict[str, Any]
@@ -44,7 +44,8 @@ def threaded_node(database: Path) -> Iterator[ThreadedNode]:
     loop = uvloop.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="steeple-node", daemon=True)
     thread.start()
-    node = Node(node_settings(f"sqlite+aiosqlite:///{database}"))
+    # Hypothesis invents a church per example, all from one address.
+    node = Node(node_settings(f"sqlite+aiosqlite:///{database}", **NO_RATE_LIMITS))
     running = ThreadedNode(node, loop)
     try:
         running.run(node.start())

@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from steeple.auth.principal import issue_token
-from steeple.settings import Settings
+from steeple.settings import OFF, RATE_LIMITS, Settings
 from tests.support.services import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789"
 
 
 ENCRYPTION_KEY = "0123456789abcdef0123456789abcdef"
+NO_RATE_LIMITS: dict[str, Any] = {name: OFF for name in RATE_LIMITS}
+"""``node_settings(url, **NO_RATE_LIMITS)``: for a test that floods a node on purpose
+from one address and is not about rate limits (tests/e2e/test_rate_limits.py is)."""
 
 
 def node_settings(database_url: str, **overrides: Any) -> Settings:
