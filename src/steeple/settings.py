@@ -56,7 +56,7 @@ class Rate:
         return parsed.validated(name)
 
     def validated(self, name: str) -> Rate:
-        if not self.on:
+        if self.per_second == 0:
             return OFF
         if not 0 < self.per_second <= 1_000_000 or not 1 <= self.burst <= 1_000_000:
             raise ConfigError(f"{name}: rate must be 0 (off) or positive, burst 1 to 1000000")
