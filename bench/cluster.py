@@ -45,6 +45,7 @@ from fanout import (
     HttpClient,
     Server,
     free_port,
+    limit_env,
     open_sockets,
     percentile,
     raise_fd_limit,
@@ -100,6 +101,7 @@ def start_node(database_url: str, redis_url: str, prefix: str, tmp: Path, name: 
         "SOCKET_PORT": str(ws_port),
         # every bench socket comes from 127.0.0.1: no per-address socket cap
         "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0"),
+        **limit_env(True),
     }
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:

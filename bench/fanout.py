@@ -61,6 +61,16 @@ SOCKET_ID_TAG = b'"action":"socketId"'
 CONTENT_TAG = b'"content":"'
 STAMP_DIGITS = 20
 
+LIMIT_VARIABLES = [
+    f"LIMIT_{action}_{who}"
+    for action, last in (("POST", "ROOM"), ("JOIN", "ROOM"), ("CREATE", "CHURCH"))
+    for who in ("PERSON", "ADDRESS", last)
+]
+BENCH_LIMITS = {**dict.fromkeys(LIMIT_VARIABLES, "1000000,1000000"), "ANONYMOUS_JOIN_BATCH": "500"}
+"""The load generator is one address standing for thousands of viewers: every rate
+limit stays on (each post and join still pays for its check) but too high to refuse.
+``--no-limits`` turns them off instead, to see what the checks cost."""
+
 
 # ---------------------------------------------------------------- receive side
 
@@ -268,9 +278,13 @@ def server_command(
     ]  # fmt: skip
 
 
+def limit_env(on: bool) -> dict[str, str]:
+    return BENCH_LIMITS if on else dict.fromkeys(LIMIT_VARIABLES, "0")
+
+
 def start_server(
     target: str, core: int | None, tmp: Path, probe: bool = False,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, limits: bool = True,
 ) -> Server:  # fmt: skip
     http_port, ws_port = free_port(), free_port()
     env = {**os.environ, "SERVER_PORT": str(http_port), "SOCKET_PORT": str(ws_port),
@@ -278,6 +292,7 @@ def start_server(
            "STEEPLE_PROBE_DB": str(tmp / "bench.db"),
            # every bench socket comes from 127.0.0.1: no per-address socket cap
            "MAX_SOCKETS_PER_ADDRESS": os.environ.get("MAX_SOCKETS_PER_ADDRESS", "0"),
+           **limit_env(limits),
            **(extra_env or {})}  # fmt: skip
     command = server_command(target, http_port, ws_port, tmp, probe)
     if core is not None:
@@ -377,6 +392,7 @@ class Options:
     paced_rates: list[float] = field(default_factory=list)
     paced_seconds: float = 10.0
     probe: bool = False
+    limits: bool = True
     padding: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -652,7 +668,7 @@ def run_one(target: str, n: int, opts: Options) -> RunResult:
     result = RunResult(target, n, opts.messages or max(200, AUTO_FRAMES // n))
     result.background_cpu_pct = machine_load(opts.wait_idle_s)
     with tempfile.TemporaryDirectory(prefix=f"fanout-{target}-") as tmp:
-        server = start_server(target, opts.server_core, Path(tmp), opts.probe)
+        server = start_server(target, opts.server_core, Path(tmp), opts.probe, limits=opts.limits)
         try:
             uvloop.run(asyncio.wait_for(measure(server, opts, result), opts.run_timeout_s))
         except Exception as exc:
@@ -812,6 +828,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--probe", action="store_true",
         help="run Steeple under bench/probe_serve.py; print its probes per steady phase",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-limits", action="store_true", help="rate limits off (default: on, never refusing)"
+    )
     return parser.parse_args(argv)
 
 
@@ -843,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(args.messages, args.concurrency, args.join_batch, args.connect_concurrency,
                    args.stall, args.run_timeout, args.server_start_timeout, args.wait_idle,
                    server_core, [float(r) for r in args.paced_rates.split(",") if r],
-                   args.paced_seconds, args.probe)  # fmt: skip
+                   args.paced_seconds, args.probe, limits=not args.no_limits)  # fmt: skip
     if "baseline" in targets:
         ensure_baseline_installed()
     results: list[RunResult] = []
