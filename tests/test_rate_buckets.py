@@ -22,8 +22,8 @@ from steeple.services.rate_buckets import (
     retry_seconds,
 )
 from steeple.settings import OFF, Rate, Settings
-from tests.cluster.conftest import forget_prefix, require_redis
-from tests.services import REDIS_URL
+from tests.support.cluster import forget_prefix, require_redis
+from tests.support.services import REDIS_URL
 
 NOW = 1_800_000_000_000.0
 

@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as redis_client
 
 from steeple.settings import Rate
-from tests.cluster.conftest import Cluster
-from tests.services import REDIS_URL
+from tests.support.cluster import Cluster
+from tests.support.services import REDIS_URL
 
 SLOW = 0.01
 """One token per 100 s."""

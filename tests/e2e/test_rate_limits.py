@@ -19,11 +19,11 @@ import pytest
 
 from steeple.node import Node
 from steeple.settings import OFF, Rate
-from tests.clocks import DrivenClock
-from tests.conftest import auth, node_settings
-from tests.e2e.helpers import AnySocket, entry
-from tests.e2e.rawsocket import RawSocket
-from tests.wsclient import TestSocket
+from tests.support.clocks import DrivenClock
+from tests.support.nodes import auth, node_settings
+from tests.support.rawsocket import RawSocket
+from tests.support.steps import AnySocket, entry
+from tests.support.wsclient import TestSocket
 
 HOST = auth("CH1", "H1", permissions=["Chat__Host"])
 MEMBER = auth("CH1", "P1", group_ids=["G1"])
