@@ -279,13 +279,14 @@ async def legit_poster(url: str, room: str, seconds: float, per_second: float) -
 
 
 async def flood_connection(
-    port: int, body: bytes, rate: float, batch: int, stop: asyncio.Event, statuses: Counter[int]
+    port: int,
+    request: bytes,
+    rate: float,
+    batch: int,
+    stop: asyncio.Event,
+    statuses: Counter[int],
 ) -> None:
-    """Pipelined keep-alive posts from 127.0.0.2, ``batch`` at a time, paced to ``rate``."""
-    request = (
-        f"POST /messaging/messages/send HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    """Pipelined keep-alive requests from 127.0.0.2, ``batch`` at a time, paced to ``rate``."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
     interval = batch / rate
     next_at = time.monotonic()
@@ -308,6 +309,17 @@ async def flood_connection(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+def flood_request(kind: str, port: int, body: bytes) -> bytes:
+    """``post``: an anonymous post; ``404``: a request for no route, the cheapest answer
+    the HTTP stack gives, to tell its cost from the limiter's."""
+    if kind == "404":
+        return f"GET /messaging/nothing HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    return (
+        f"POST /messaging/messages/send HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -357,14 +369,14 @@ async def flood_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             (await http.post("/messaging/connections", json=join)).raise_for_status()
         quiet = await phase(server, viewer, room, args.seconds, None)
         statuses: Counter[int] = Counter()
-        body = post_body(room, "flood")
+        request = flood_request(args.flood, server.http_port, post_body(room, "flood"))
         per_connection = args.flood_rate / args.connections
 
         async def flood(stop: asyncio.Event) -> None:
             port, batch = server.http_port, args.batch
             await asyncio.gather(
                 *(
-                    flood_connection(port, body, per_connection, batch, stop, statuses)
+                    flood_connection(port, request, per_connection, batch, stop, statuses)
                     for _ in range(args.connections)
                 )
             )
@@ -382,6 +394,7 @@ async def flood_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             "flood_rate": answered / loud["elapsed"],
             "flood_200": statuses[200],
             "flood_429": statuses[429],
+            "flood_404": statuses[404],
             "legit_refused": quiet["legit_refused"] + loud["legit_refused"],
             "samples": quiet["samples"] + loud["samples"],
         }
@@ -398,9 +411,10 @@ async def flood_part(args: argparse.Namespace, tmp: Path) -> None:
     runs = [await flood_run(args, tmp) for _ in range(args.runs)]
     for n, run in enumerate(runs, 1):
         print(
-            f"run {n}: server CPU {run['quiet_cpu']:.0f}% of a core without the flood, "
+            f"run {n} ({args.flood}): server CPU {run['quiet_cpu']:.0f}% of a core without "
+            f"the flood, "
             f"{run['flood_cpu']:.0f}% with it; flood answered {run['flood_rate']:.0f}/s "
-            f"({run['flood_200']} stored, {run['flood_429']} refused with 429); viewer "
+            f"({run['flood_200']} stored, {run['flood_429']} 429, {run['flood_404']} 404); viewer "
             f"latency p50/p99 {run['quiet_p50']:.1f}/{run['quiet_p99']:.1f} ms without, "
             f"{run['flood_p50']:.1f}/{run['flood_p99']:.1f} ms with; legit posts refused: "
             f"{run['legit_refused']:.0f}"
@@ -423,6 +437,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--flood-rate", type=float, default=10_000)
+    parser.add_argument("--flood", choices=["post", "404"], default="post")
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=6)
