@@ -21,7 +21,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from steeple.delivery.redis_uplink import REDIS_ERRORS
+from steeple.delivery.redis.session import REDIS_ERRORS
 from steeple.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -27,37 +27,24 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
-from redis.exceptions import RedisError
 
+from steeple.delivery.redis.session import REDIS_ERRORS, OnMessage, Session
 from steeple.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-OnMessage = Callable[[bytes, bytes], None]
 OnUp = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-MAX_BACKLOG = 8 << 20
-"""Bytes queued towards Redis beyond which publishes are dropped instead of buffered."""
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 5.0
-SUBSCRIBE_CHUNK = 1000
-"""Most channels named in one SUBSCRIBE or UNSUBSCRIBE."""
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
-"""What a command may raise when Redis is away or refuses it (OSError covers the
-built-in ConnectionError raised while the uplink is down)."""
-
-PING = "ping"
 
 
 class RedisUplink:
@@ -67,7 +54,7 @@ class RedisUplink:
         self._on_message = on_message
         self._on_up = on_up
         self._backoff = ExponentialWithJitterBackoff(cap=MAX_BACKOFF, base=FIRST_BACKOFF)
-        self._session: _Session | None = None
+        self._session: Session | None = None
         self._task: asyncio.Task[None] | None = None
         self._became_up = asyncio.Event()
         self._is_up = asyncio.Event()
@@ -131,7 +118,7 @@ class RedisUplink:
             socket_timeout=COMMAND_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
         )
-        session = _Session(client, self._on_message)
+        session = Session(client, self._on_message)
         try:
             await session.open()
             self._session = session
@@ -205,177 +192,6 @@ class RedisUplink:
             await self._session.settled(timeout)
 
 
-class _Session:
-    """One client and its PubSub connection, and the three tasks that use them."""
-
-    def __init__(self, client: Redis, on_message: OnMessage) -> None:
-        self.client = client
-        self.pubsub: PubSub = client.pubsub()
-        self._on_message = on_message
-        self._outbox: list[tuple[bytes, bytes]] = []
-        self._in_flight = 0
-        self._backlog = 0
-        self._send_wanted = asyncio.Event()
-        self._changes: deque[tuple[str, list[bytes]]] = deque()
-        self._change_wanted = asyncio.Event()
-        self._requested = 0
-        self._confirmed = 0
-        self._confirm_waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._pongs: deque[asyncio.Future[None]] = deque()
-        self._tasks: list[asyncio.Task[None]] = []
-        self.lost = asyncio.Event()
-        self.failure: BaseException | None = None
-
-    async def open(self) -> None:
-        """Connect both (raise if Redis is away), then start the workers."""
-        await self.client.ping()
-        await self.pubsub.connect()  # type: ignore[no-untyped-call]  # unannotated upstream
-        for work in (self._read(), self._send_publishes(), self._send_changes()):
-            self._tasks.append(asyncio.create_task(self._until_failure(work)))
-
-    async def close(self) -> int:
-        """Stop the workers and drop both connections; return the publishes not sent."""
-        self.lost.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        while self._confirm_waiters:
-            _resolve(self._confirm_waiters.popleft()[1])
-        while self._pongs:
-            pong = self._pongs.popleft()
-            if not pong.done():
-                pong.set_exception(ConnectionError("redis link lost"))
-                pong.exception()  # retrieved here: check() may already have given up
-        for closing in (self.pubsub.aclose, self.client.aclose):
-            with contextlib.suppress(*REDIS_ERRORS):
-                await closing()
-        return len(self._outbox) + self._in_flight
-
-    async def _until_failure(self, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except REDIS_ERRORS as exc:
-            self.failure = exc
-        except Exception as exc:
-            log.exception("a redis worker failed")
-            self.failure = exc
-        finally:
-            self.lost.set()
-
-    # --- publishes -------------------------------------------------------------------
-
-    def publish(self, channel: bytes, message: bytes) -> bool:
-        if self._backlog > MAX_BACKLOG:
-            return False
-        if not self._outbox:
-            self._send_wanted.set()
-        self._outbox.append((channel, message))
-        self._backlog += len(channel) + len(message)
-        return True
-
-    async def _send_publishes(self) -> None:
-        """Everything queued while the previous batch was on its way leaves as one batch."""
-        while True:
-            await self._send_wanted.wait()
-            self._send_wanted.clear()
-            batch, self._outbox = self._outbox, []
-            self._in_flight = len(batch)
-            if len(batch) == 1:
-                await self.client.publish(*batch[0])
-            else:
-                pipe = self.client.pipeline(transaction=False)
-                for channel, message in batch:
-                    pipe.publish(channel, message)
-                await pipe.execute()
-            self._in_flight = 0
-            self._backlog -= sum(len(channel) + len(message) for channel, message in batch)
-
-    # --- subscriptions ---------------------------------------------------------------
-
-    def change(self, verb: str, channels: list[bytes]) -> None:
-        for start in range(0, len(channels), SUBSCRIBE_CHUNK):
-            self._changes.append((verb, channels[start : start + SUBSCRIBE_CHUNK]))
-        self._requested += len(channels)
-        self._change_wanted.set()
-
-    async def ping(self) -> None:
-        """PING on the subscriber connection, in line with the subscription changes."""
-        pong: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pongs.append(pong)
-        self._changes.append((PING, []))
-        self._change_wanted.set()
-        await pong
-
-    async def settled(self, timeout: float) -> None:
-        target = self._requested
-        if self._confirmed >= target or self.lost.is_set():
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._confirm_waiters.append((target, waiter))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-
-    async def _send_changes(self) -> None:
-        pubsub = self.pubsub
-        while True:
-            await self._change_wanted.wait()
-            self._change_wanted.clear()
-            while self._changes:
-                verb, channels = self._next_change()
-                if verb == PING:
-                    await pubsub.ping()
-                elif verb == "subscribe":
-                    await pubsub.subscribe(*channels)
-                else:
-                    await pubsub.unsubscribe(*channels)
-
-    def _next_change(self) -> tuple[str, list[bytes]]:
-        """The next queued change, merged with the ones after it that have the same verb
-        (one command for a burst of joins); a channel named twice is confirmed once."""
-        verb, channels = self._changes.popleft()
-        named = len(channels)
-        merged = dict.fromkeys(channels)
-        while (
-            self._changes
-            and self._changes[0][0] == verb != PING
-            and len(merged) + len(self._changes[0][1]) <= SUBSCRIBE_CHUNK
-        ):
-            more = self._changes.popleft()[1]
-            named += len(more)
-            merged.update(dict.fromkeys(more))
-        self._confirm(named - len(merged))
-        return verb, list(merged)
-
-    def _confirm(self, count: int) -> None:
-        self._confirmed += count
-        while self._confirm_waiters and self._confirm_waiters[0][0] <= self._confirmed:
-            _resolve(self._confirm_waiters.popleft()[1])
-
-    # --- receiving -------------------------------------------------------------------
-
-    async def _read(self) -> None:
-        """Hand every pub/sub message to ``on_message``; count confirmations and pongs."""
-        pubsub, on_message = self.pubsub, self._on_message
-        while True:
-            message = await pubsub.get_message(timeout=None)
-            if message is None:
-                continue
-            kind = message["type"]
-            if kind == "message":
-                try:
-                    on_message(message["channel"], message["data"])
-                except Exception:
-                    log.exception("a message from redis could not be handled")
-            elif kind in ("subscribe", "unsubscribe"):
-                self._confirm(1)
-            elif kind == "pong":
-                self._pong()
-
-    def _pong(self) -> None:
-        if self._pongs:
-            _resolve(self._pongs.popleft())
-
-
 def _where(url: str) -> str:
     """Where ``url`` points, for log lines (never the password); ConfigError if unusable."""
     try:
@@ -389,8 +205,3 @@ def _where(url: str) -> str:
     if "host" not in options:
         raise ConfigError(f"REDIS_URL names no host: {url!r}")
     return f"{options['host']}:{options.get('port', 6379)}"
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

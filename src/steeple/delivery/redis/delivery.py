@@ -10,14 +10,15 @@ all its members.
 
 Membership changes where the socket lives. ``POST /connections`` may reach any node
 behind the load balancer: if the socket is elsewhere, the join is asked of the
-cluster on the control channel (:mod:`~steeple.delivery.control`); the holder applies
+cluster on the control channel (:mod:`~steeple.delivery.redis.control`); the holder applies
 it and answers once Redis has confirmed its subscription, so "membership takes effect
 on return" holds across nodes.
 
-Nodes watch each other with liveness keys (:mod:`~steeple.delivery.node_registry`):
+Nodes watch each other with liveness keys (:mod:`~steeple.delivery.redis.registry`):
 when a node dies, one survivor runs the stale-row sweep, which asks every live node
 which sockets it holds (:meth:`RedisDelivery.live_socket_ids`) and removes the rest.
-The node talks to Redis through redis-py (:mod:`~steeple.delivery.redis_uplink`).
+The node talks to Redis through redis-py (:mod:`~steeple.delivery.redis.uplink`, one
+:mod:`~steeple.delivery.redis.session` per connection).
 While Redis is unreachable a node keeps serving its own sockets; on reconnection it
 resubscribes every room it has members in.
 """
@@ -34,10 +35,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from steeple.delivery.base import Delivery
-from steeple.delivery.cluster_names import ClusterNames
-from steeple.delivery.control import ControlBus, Message
-from steeple.delivery.node_registry import NodeRegistry
-from steeple.delivery.redis_uplink import MAX_BACKOFF, REDIS_ERRORS, RedisUplink
+from steeple.delivery.redis.control import ControlBus, Message
+from steeple.delivery.redis.names import ClusterNames
+from steeple.delivery.redis.registry import NodeRegistry
+from steeple.delivery.redis.session import REDIS_ERRORS
+from steeple.delivery.redis.uplink import MAX_BACKOFF, RedisUplink
 from steeple.hub import Hub
 from steeple.protocol.outbound import Outbound
 from steeple.settings import Settings

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from steeple.delivery.cluster_names import ClusterNames
-from steeple.delivery.redis_uplink import RedisUplink
+from steeple.delivery.redis.names import ClusterNames
+from steeple.delivery.redis.uplink import RedisUplink
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 
-from steeple.delivery.cluster_names import ClusterNames
-from steeple.delivery.redis_uplink import RedisUplink
+from steeple.delivery.redis.names import ClusterNames
+from steeple.delivery.redis.uplink import RedisUplink
 
 log = logging.getLogger(__name__)
 
