@@ -277,6 +277,7 @@ class Node:
             Gauge(
                 "steeple_push_queued", "Pushes waiting for a worker", registry=self.registry
             ).set_function(lambda: push.queued)
+        self.delivery.register_metrics(self.registry)
 
     def _single_port_sockets(self) -> AsgiSocketServer:
         return AsgiSocketServer(
@@ -287,15 +288,21 @@ class Node:
         )
 
     async def health(self) -> dict[str, Any]:
+        """``ok``: this node can serve its sockets and its database (send traffic here).
+        A delivery backend that is only degraded (Redis away) shows in ``status``."""
         database = await self.store.ping()
         self.store.outage.reported(database)
         delivery = self.delivery.health()
-        return {
-            "ok": database and bool(delivery.get("ok")),
+        report: dict[str, Any] = {
+            "ok": database,
+            "status": _status(database, bool(delivery.get("ok"))),
             "database": database,
             "delivery": delivery,
             "sockets": len(self.hub),
         }
+        if "redis" in delivery:
+            report["redis"] = delivery["redis"]
+        return report
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -411,6 +418,12 @@ class Node:
     @property
     def socket_url(self) -> str:
         return f"ws://{_connect_host(self.settings.host)}:{self.socket_port}"
+
+
+def _status(database: bool, delivery: bool) -> str:
+    if not database:
+        return "down"
+    return "ok" if delivery else "degraded"
 
 
 def _connect_host(host: str) -> str:

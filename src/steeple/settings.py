@@ -99,6 +99,8 @@ class Settings:
     redis_prefix: str = "steeple"
     node_id: str = ""
     node_ttl: float = 10.0
+    redis_buffer_bytes: int = 8 << 20
+    redis_buffer_frames: int = 20_000
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ("*",)
     ping_interval: float = 30.0
@@ -227,6 +229,8 @@ class Settings:
     def _validate_redis(self) -> None:
         if self.node_ttl <= 0:
             raise ConfigError("NODE_TTL must be a positive number of seconds")
+        if self.redis_buffer_bytes < 1 or self.redis_buffer_frames < 1:
+            raise ConfigError("REDIS_BUFFER_BYTES and REDIS_BUFFER_FRAMES must be at least 1")
         if not self.redis_prefix or any(ch in self.redis_prefix for ch in " |\n"):
             raise ConfigError("REDIS_PREFIX must be a non-empty word (no spaces or '|')")
 
@@ -270,6 +274,8 @@ class Settings:
             "redis_prefix": env.get("REDIS_PREFIX") or "steeple",
             "node_id": env.get("NODE_ID", ""),
             "node_ttl": _float(env, "NODE_TTL", 10.0),
+            "redis_buffer_bytes": _int(env, "REDIS_BUFFER_BYTES", 8 << 20),
+            "redis_buffer_frames": _int(env, "REDIS_BUFFER_FRAMES", 20_000),
             "trusted_proxies": _list(env.get("TRUSTED_PROXIES", "")),
             "cors_origins": _list(env.get("CORS_ORIGINS", "*")) or ("*",),
             "aws_endpoint_url": env.get("APIGATEWAY_ENDPOINT", ""),

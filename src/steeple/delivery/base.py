@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from steeple.protocol.outbound import Outbound
 from steeple.types import Room
 
@@ -56,6 +58,9 @@ class Delivery(ABC):
     @abstractmethod
     async def live_socket_ids(self, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` belong to a socket that still exists anywhere."""
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:  # noqa: B027 - optional
+        """Add the backend's own gauges to ``/metrics``."""
 
     def health(self) -> dict[str, Any]:
         """A small status report for ``/health``; ``ok`` false means degraded."""

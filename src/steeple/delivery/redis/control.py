@@ -73,7 +73,7 @@ class ControlBus:
         question = self._questions[number] = _Question(peers, settles)
         message = {**request, "rid": number, "from": self._node_id}
         try:
-            if self._link.publish(self._names.control, orjson.dumps(message)):
+            if self._link.publish(self._names.control, orjson.dumps(message), while_down=False):
                 await asyncio.wait_for(question.done, self._timeout)
         except TimeoutError:
             missing = sorted(peers - question.replies.keys())
@@ -105,4 +105,5 @@ class ControlBus:
             log.exception("could not answer %s from %s", request.get("op"), request.get("from"))
             return
         reply.update(rid=request.get("rid"), **{"from": self._node_id})
-        self._link.publish(self._names.inbox(str(request.get("from"))), orjson.dumps(reply))
+        inbox = self._names.inbox(str(request.get("from")))
+        self._link.publish(inbox, orjson.dumps(reply), while_down=False)

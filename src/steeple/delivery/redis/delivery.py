@@ -17,6 +17,14 @@ on return" holds across nodes.
 Nodes watch each other with liveness keys (:mod:`~steeple.delivery.redis.registry`):
 when a node dies, one survivor runs the stale-row sweep, which asks every live node
 which sockets it holds (:meth:`RedisDelivery.live_socket_ids`) and removes the rest.
+Across an outage no frame is silently lost. A node keeps what it publishes while
+Redis is away (:mod:`~steeple.delivery.redis.outbox`) and sends it when the link is
+back; every room frame carries the publisher's sequence number, so receivers deliver
+each frame once and in order (:mod:`~steeple.delivery.redis.ordering`), fill holes
+from the publisher's recent frames (:mod:`~steeple.delivery.redis.retention`), and
+close with 1012 the sockets of a room whose hole cannot be filled
+(:mod:`~steeple.delivery.redis.recovery`).
+
 The node talks to Redis through redis-py (:mod:`~steeple.delivery.redis.uplink`, one
 :mod:`~steeple.delivery.redis.session` per connection).
 While Redis is unreachable a node keeps serving its own sockets; on reconnection it
@@ -34,10 +42,17 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Gauge
+
 from steeple.delivery.base import Delivery
 from steeple.delivery.redis.control import ControlBus, Message
+from steeple.delivery.redis.frames import decode
 from steeple.delivery.redis.names import ClusterNames
+from steeple.delivery.redis.ordering import Streams
+from steeple.delivery.redis.outbox import Outbox
+from steeple.delivery.redis.recovery import Recovery
 from steeple.delivery.redis.registry import NodeRegistry
+from steeple.delivery.redis.retention import Retention
 from steeple.delivery.redis.session import REDIS_ERRORS
 from steeple.delivery.redis.uplink import MAX_BACKOFF, RedisUplink
 from steeple.hub import Hub
@@ -54,6 +69,8 @@ REPLY_TIMEOUT = 2.0
 FIRST_CONNECT_WAIT = 5.0
 CENSUS_CHUNK = 2000
 SERVICE_RESTART = 1012
+BUFFER_BYTES = 8 << 20
+BUFFER_FRAMES = 20_000
 
 
 class RedisDelivery(Delivery):
@@ -68,17 +85,22 @@ class RedisDelivery(Delivery):
         node_name: str = "",
         ttl: float = 10.0,
         sweep: Sweep | None = None,
+        buffer_bytes: int = BUFFER_BYTES,
+        buffer_frames: int = BUFFER_FRAMES,
     ) -> None:
         self.node_id = _node_id(node_name)
         self._hub = hub
         self._names = ClusterNames(prefix)
-        self._origin = self.node_id.encode() + b"\n"
-        self._link = RedisUplink(redis_url, self._received, self._restore)
+        outbox = Outbox(buffer_bytes, buffer_frames)
+        self._link = RedisUplink(redis_url, self._received, self._restore, outbox)
+        self._retention = Retention(self.node_id, buffer_bytes, buffer_frames)
+        self._streams = Streams(self._deliver)
         self._registry = NodeRegistry(self._link, self._names, self.node_id, ttl)
         self._control = ControlBus(
             self._link, self._names, self.node_id, self._answer, REPLY_TIMEOUT
         )
         self._control_channels = set(self._control.channels)
+        self._recovery = Recovery(hub, self._streams, self._retention, self._control)
         self._channels = {self._names.room(room): room for room in hub.rooms()}
         self._peers: set[str] = set()
         self._sweep = sweep
@@ -99,6 +121,8 @@ class RedisDelivery(Delivery):
             node_name=settings.node_id,
             ttl=settings.node_ttl,
             sweep=sweep,
+            buffer_bytes=settings.redis_buffer_bytes,
+            buffer_frames=settings.redis_buffer_frames,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -116,6 +140,7 @@ class RedisDelivery(Delivery):
             with contextlib.suppress(*REDIS_ERRORS):
                 await self._registry.leave()
         await self._link.stop()
+        self._recovery.stop()
         with contextlib.suppress(ValueError):
             self._hub.room_listeners.remove(self._room_changed)
 
@@ -124,27 +149,38 @@ class RedisDelivery(Delivery):
         await self._link.wait_up()
 
     async def _restore(self) -> None:
-        """After every (re)connection: subscriptions, liveness, and the view of the peers."""
+        """After every (re)connection: subscriptions, liveness, the view of the peers, and
+        (in the background) what the peers published while this node heard nothing."""
+        since = self._link.down_since or time.time()
         self._link.subscribe([*self._control.channels, *self._channels])
         await self._link.settled(REPLY_TIMEOUT)
         self._redis_started = time.monotonic() - await self._registry.redis_uptime()
         await self._heartbeat()
         self._peers = (await self._registry.nodes())[0]
+        if self._channels and self._peers:
+            self._recovery.spawn(self._recovery.sync(set(self._peers), since))
 
     # --- fan-out -----------------------------------------------------------------------
 
     async def publish(self, room: Room, frame: Outbound) -> None:
         self._hub.publish(room, frame)
-        self._link.publish(self._names.room(room), self._origin + frame.payload)
+        stamped = self._retention.stamp(room, frame.payload)
+        self._link.publish(self._names.room(room), stamped.encode())
 
     def _received(self, channel: bytes, data: bytes) -> None:
         room = self._channels.get(channel)
         if room is not None:
-            if not data.startswith(self._origin):
+            frame = decode(data)
+            if frame is None:
+                log.warning("ignored an unreadable frame on %r", channel)
+            elif frame.origin != self.node_id:
                 self.frames_received += 1
-                self._hub.publish(room, Outbound(data[data.find(b"\n") + 1 :]))
+                self._recovery.arrived(room, frame)
         elif channel in self._control_channels:
             self._control.received(channel, data)
+
+    def _deliver(self, room: Room, payload: bytes) -> None:
+        self._hub.publish(room, Outbound(payload))
 
     def _room_changed(self, room: Room, active: bool) -> None:
         channel = self._names.room(room)
@@ -153,6 +189,7 @@ class RedisDelivery(Delivery):
             self._link.subscribe([channel])
         else:
             self._channels.pop(channel, None)
+            self._streams.forget(room)
             self._link.unsubscribe([channel])
 
     # --- membership ----------------------------------------------------------------------
@@ -200,6 +237,8 @@ class RedisDelivery(Delivery):
         op = request.get("op")
         if op == "census":
             return {"held": [s for s in request.get("ids", ()) if self._hub.get(s) is not None]}
+        if op in ("replay", "sync"):
+            return self._recovery.answer(request)
         if op not in ("join", "leave"):
             return {}
         room, socket_id = _room(request.get("room")), str(request.get("socket"))
@@ -314,10 +353,37 @@ class RedisDelivery(Delivery):
             "reconnects": link.reconnects,
             "droppedPublishes": link.dropped,
             "framesReceived": self.frames_received,
+            "buffered": len(link.outbox),
+            "bufferedBytes": link.outbox.size,
+            "framesReplayed": self._recovery.replayed,
+            "framesLost": self._recovery.holes_lost,
+            "socketsClosedForGaps": self._recovery.sockets_closed,
         }
         if link.down_since is not None:
             report["downForSeconds"] = round(time.time() - link.down_since, 1)
         return report
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        link, recovery = self._link, self._recovery
+        gauges: dict[str, tuple[str, Callable[[], float]]] = {
+            "steeple_redis_up": ("1 while the link to Redis is up, else 0", lambda: link.up),
+            "steeple_redis_buffered_frames": ("Publishes waiting for Redis", link.outbox.__len__),
+            "steeple_redis_buffered_bytes": ("Bytes waiting for Redis", lambda: link.outbox.size),
+            "steeple_redis_dropped_publishes": (
+                "Publishes dropped, buffer full",
+                lambda: link.dropped,
+            ),
+            "steeple_redis_frames_replayed": (
+                "Missed frames a peer sent again",
+                lambda: recovery.replayed,
+            ),
+            "steeple_redis_gap_closes": (
+                "Sockets closed (1012) for lost frames",
+                lambda: recovery.sockets_closed,
+            ),
+        }
+        for name, (what, read) in gauges.items():
+            Gauge(name, what, registry=registry).set_function(read)
 
 
 def _holds(reply: Message) -> bool:

@@ -2,8 +2,10 @@
 
 A session lives from a successful connection to the first failure of either of its
 connections; :class:`~steeple.delivery.redis.uplink.RedisUplink` then closes it and
-opens a fresh one. Publishes and subscription changes are queued and sent by one task
-each, and one reader task hands every pub/sub message to ``on_message``.
+opens a fresh one. Publishes wait in the uplink's :class:`~.outbox.Outbox` and leave
+once the node has restored its state in the new session; they and subscription
+changes are sent by one task each, and one reader task hands every pub/sub message
+to ``on_message``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from steeple.delivery.redis.outbox import Outbox
+
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[bytes, bytes], None]
 
-MAX_BACKLOG = 8 << 20
-"""Bytes queued towards Redis beyond which publishes are dropped instead of buffered."""
 SUBSCRIBE_CHUNK = 1000
 """Most channels named in one SUBSCRIBE or UNSUBSCRIBE."""
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
@@ -37,14 +39,13 @@ PING = "ping"
 class Session:
     """One client and its PubSub connection, and the three tasks that use them."""
 
-    def __init__(self, client: Redis, on_message: OnMessage) -> None:
+    def __init__(self, client: Redis, on_message: OnMessage, outbox: Outbox) -> None:
         self.client = client
         self.pubsub: PubSub = client.pubsub()
         self._on_message = on_message
-        self._outbox: list[tuple[bytes, bytes]] = []
-        self._in_flight = 0
-        self._backlog = 0
-        self._send_wanted = asyncio.Event()
+        self._outbox = outbox
+        self.flushing = asyncio.Event()
+        """Set once the node has restored its state: only then do publishes leave."""
         self._changes: deque[tuple[str, list[bytes]]] = deque()
         self._change_wanted = asyncio.Event()
         self._requested = 0
@@ -62,12 +63,14 @@ class Session:
         for work in (self._read(), self._send_publishes(), self._send_changes()):
             self._tasks.append(asyncio.create_task(self._until_failure(work)))
 
-    async def close(self) -> int:
-        """Stop the workers and drop both connections; return the publishes not sent."""
+    async def close(self) -> None:
+        """Stop the workers and drop both connections; a batch on its way is sent again
+        by the next session."""
         self.lost.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._outbox.requeue()
         while self._confirm_waiters:
             _resolve(self._confirm_waiters.popleft()[1])
         while self._pongs:
@@ -78,7 +81,6 @@ class Session:
         for closing in (self.pubsub.aclose, self.client.aclose):
             with contextlib.suppress(*REDIS_ERRORS):
                 await closing()
-        return len(self._outbox) + self._in_flight
 
     async def _until_failure(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -93,31 +95,21 @@ class Session:
 
     # --- publishes -------------------------------------------------------------------
 
-    def publish(self, channel: bytes, message: bytes) -> bool:
-        if self._backlog > MAX_BACKLOG:
-            return False
-        if not self._outbox:
-            self._send_wanted.set()
-        self._outbox.append((channel, message))
-        self._backlog += len(channel) + len(message)
-        return True
-
     async def _send_publishes(self) -> None:
         """Everything queued while the previous batch was on its way leaves as one batch."""
+        outbox = self._outbox
+        await self.flushing.wait()
         while True:
-            await self._send_wanted.wait()
-            self._send_wanted.clear()
-            batch, self._outbox = self._outbox, []
-            self._in_flight = len(batch)
+            await outbox.wanted.wait()
+            batch = outbox.take()
             if len(batch) == 1:
                 await self.client.publish(*batch[0])
-            else:
+            elif batch:
                 pipe = self.client.pipeline(transaction=False)
                 for channel, message in batch:
                     pipe.publish(channel, message)
                 await pipe.execute()
-            self._in_flight = 0
-            self._backlog -= sum(len(channel) + len(message) for channel, message in batch)
+            outbox.sent()
 
     # --- subscriptions ---------------------------------------------------------------
 

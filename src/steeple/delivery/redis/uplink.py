@@ -10,8 +10,10 @@ reconnection, so that the node knows it was cut off and restores what Redis does
 remember for it (``on_up``: every subscription, the liveness key) before it reports
 itself up again.
 
-While the uplink is down the node keeps serving its own sockets: publishes are
-dropped (and counted), commands fail fast with ``ConnectionError``.
+While the uplink is down the node keeps serving its own sockets: room publishes wait
+in a bounded :class:`~.outbox.Outbox` and leave, in order, once a new session has
+restored the node's state; control messages are dropped (a question just goes
+unanswered); commands fail fast with ``ConnectionError``.
 
 Nothing on the hot paths waits for Redis. Publishes are queued, and one task sends
 whatever queued meanwhile as one pipeline, in order. Subscription changes are queued
@@ -34,6 +36,7 @@ from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 
+from steeple.delivery.redis.outbox import Outbox
 from steeple.delivery.redis.session import REDIS_ERRORS, OnMessage, Session
 from steeple.errors import ConfigError
 
@@ -48,8 +51,9 @@ COMMAND_TIMEOUT = 5.0
 
 
 class RedisUplink:
-    def __init__(self, url: str, on_message: OnMessage, on_up: OnUp) -> None:
+    def __init__(self, url: str, on_message: OnMessage, on_up: OnUp, outbox: Outbox) -> None:
         self._url = url
+        self.outbox = outbox
         self._where = _where(url)
         self._on_message = on_message
         self._on_up = on_up
@@ -63,7 +67,8 @@ class RedisUplink:
         self.up = False
         self.down_since: float | None = time.time()
         self.reconnects = 0
-        self.dropped = 0
+        self.unsent = 0
+        """Control messages dropped because the link was down."""
 
     async def start(self, timeout: float) -> None:
         """Begin connecting; wait up to ``timeout`` for the first success, then go on."""
@@ -118,7 +123,7 @@ class RedisUplink:
             socket_timeout=COMMAND_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
         )
-        session = Session(client, self._on_message)
+        session = Session(client, self._on_message, self.outbox)
         try:
             await session.open()
             self._session = session
@@ -126,13 +131,14 @@ class RedisUplink:
             if session.lost.is_set():
                 raise session.failure or ConnectionError("redis link lost while restoring")
             self._mark_up()
+            session.flushing.set()
             await session.lost.wait()
             if session.failure is not None:
                 raise session.failure
         finally:
             self._mark_down()
             self._session = None
-            self.dropped += await session.close()
+            await session.close()
 
     def _mark_up(self) -> None:
         if self._became_up.is_set():
@@ -159,11 +165,21 @@ class RedisUplink:
             raise ConnectionError("redis link is down")
         return self._session.client
 
-    def publish(self, channel: bytes, message: bytes) -> bool:
-        """Queue a PUBLISH without waiting; False (and counted) if it had to be dropped."""
-        if self._session is None or not self._session.publish(channel, message):
-            self.dropped += 1
+    @property
+    def dropped(self) -> int:
+        """Room publishes the outbox had to drop (it was full)."""
+        return self.outbox.dropped
+
+    def dropped_count(self) -> float:
+        return self.outbox.dropped
+
+    def publish(self, channel: bytes, message: bytes, *, while_down: bool = True) -> bool:
+        """Queue a PUBLISH without waiting. ``while_down=False``: drop it (False) rather
+        than keep it while no session is open."""
+        if self._session is None and not while_down:
+            self.unsent += 1
             return False
+        self.outbox.put(channel, message)
         return True
 
     async def check(self, timeout: float) -> None:
