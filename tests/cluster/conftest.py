@@ -8,7 +8,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.support.cluster import Cluster, forget_prefix, require_redis
+from tests.support.processes import RedisServer, free_port
 from tests.support.services import REDIS_URL
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop and start again."""
+    server = RedisServer(free_port())
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

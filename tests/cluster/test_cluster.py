@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ import pytest
 from steeple.delivery.redis import RedisDelivery
 from steeple.node import Node
 from tests.support.cluster import SHARED_DATABASES, Cluster, forget_prefix
-from tests.support.processes import RedisServer, ServedNode, free_port
+from tests.support.processes import RedisServer, ServedNode
 from tests.support.relay import Relay
 from tests.support.services import REDIS_URL
 from tests.support.steps import join, live_room, send
@@ -157,14 +157,6 @@ async def test_a_starting_node_keeps_the_rows_of_live_nodes(cluster: Cluster) ->
     (late,) = await cluster.start(1)  # its start-up sweep has run
     assert await late.services.connections.sweep_stale() == 0
     assert len(await rows_in(cluster.http(late), room)) == 2
-
-
-@pytest.fixture
-async def private_redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer(free_port())
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def health(node: Node) -> httpx.Response:
