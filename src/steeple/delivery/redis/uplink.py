@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 OnUp = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF = 0.1
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 1.0
+"""A node is back at most about a second after Redis is: frames wait meanwhile, and an
+attempt costs one TCP connect."""
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 5.0
 
