@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from steeple.delivery.redis.frames import RoomFrame, decode
 from steeple.delivery.redis.ordering import Streams
 from steeple.delivery.redis.outbox import Outbox
 from steeple.delivery.redis.retention import Retention
+from steeple.errors import ConfigError
+from steeple.settings import Settings
 from steeple.types import Room
+from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
 
 ROOM: Room = ("CH1", "c1")
 OTHER: Room = ("CH1", "c2")
@@ -90,3 +95,20 @@ def test_a_stream_that_gives_up_carries_on_after_the_newest_frame() -> None:
     stream.skip()
     streams.arrive(ROOM, RoomFrame("b", 10, 9, b"10"))
     assert delivered == [b"1", b"10"]
+
+
+def test_the_buffer_bounds_are_settings() -> None:
+    env = {
+        "JWT_SECRET": JWT_SECRET,
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "DELIVERY_PROVIDER": "redis",
+    }
+    defaults = Settings.from_env(env)
+    assert (defaults.redis_buffer_bytes, defaults.redis_buffer_frames) == (8 << 20, 20_000)
+    chosen = Settings.from_env({**env, "REDIS_BUFFER_BYTES": "1024", "REDIS_BUFFER_FRAMES": "5"})
+    assert (chosen.redis_buffer_bytes, chosen.redis_buffer_frames) == (1024, 5)
+    for name, bad in (("REDIS_BUFFER_FRAMES", "0"), ("REDIS_BUFFER_BYTES", "-1")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**env, name: bad})
+    with pytest.raises(ConfigError, match="REDIS_BUFFER_FRAMES must be an integer"):
+        Settings.from_env({**env, "REDIS_BUFFER_FRAMES": "many"})
