@@ -4,9 +4,9 @@ Two ``steeple serve`` processes (``DELIVERY_PROVIDER=redis``) share a fresh Post
 database and a private ``redis-server`` (persistence off, on a port of its own). The
 generator (this process: picows on uvloop) opens N sockets per node, all in one room,
 each joined through the other node, and posts at a steady rate round-robin to the two
-nodes. After ``--before`` seconds Redis is killed (SIGKILL), and restarted on the same
-port ``--outage`` seconds later (so it comes back empty); posting goes on for
-``--after`` seconds more.
+nodes. After ``--warmup`` seconds (not measured) and ``--before`` seconds more, Redis
+is killed (SIGKILL) and restarted on the same port ``--outage`` seconds later (so it
+comes back empty); posting goes on for ``--after`` seconds more.
 
 Reported:
 
@@ -312,9 +312,9 @@ def count_losses(run: BlipRun, listeners: list[BlipListener], acknowledged: set[
     run.frames_expected = len(acknowledged) * len(listeners)
 
 
-def timings(
-    run: BlipRun, frames: Frames, sent_ns: dict[int, int], killed: int, back: int, up: int
-) -> None:
+def timings(run: BlipRun, frames: Frames, sent_ns: dict[int, int], marks: list[int]) -> None:
+    """``marks``: warm-up over, Redis killed, Redis back, both nodes report it up."""
+    warm, killed, back, up = marks
     phases: dict[str, list[int]] = {"before": [], "during": [], "after": []}
     last_of_old = back
     for number, arrived, latency in zip(
@@ -322,7 +322,8 @@ def timings(
     ):
         sent = sent_ns[number]
         phase = "before" if sent < killed else "during" if sent < back else "after"
-        phases[phase].append(latency)
+        if sent >= warm:
+            phases[phase].append(latency)
         if sent < back:
             last_of_old = max(last_of_old, arrived)
     for phase, values in phases.items():
@@ -340,7 +341,10 @@ async def blip(
     for node in nodes:
         await wait_node_healthy(node)
     clients = [HttpClient("127.0.0.1", node.http_port) for node in nodes]
-    frames, capacity = Frames(), int(args.rate * (args.before + args.outage + args.after + 30))
+    frames, capacity = (
+        Frames(),
+        int(args.rate * (args.warmup + args.before + args.outage + args.after + 30)),
+    )
     sockets: list[tuple[WSTransport, BlipListener]] = []
     stop_watch = asyncio.Event()
     health: Counter[str] = Counter()
@@ -355,6 +359,8 @@ async def blip(
         await join_through_next_node(clients, conversation_id, ids, 250)
         poster = Poster(clients, conversation_id, args.rate)
         watch = asyncio.create_task(health_watch(nodes, health, stop_watch))
+        await poster.run_for(args.warmup)
+        warm = time.perf_counter_ns()
         await poster.run_for(args.before)
         killed = time.perf_counter_ns()
         redis.kill()
@@ -373,7 +379,7 @@ async def blip(
         await settle(listeners, poster.acknowledged)
         run.posted, run.acknowledged = len(poster.sent_ns), len(poster.acknowledged)
         count_losses(run, listeners, poster.acknowledged)
-        timings(run, frames, poster.sent_ns, killed, back, up)
+        timings(run, frames, poster.sent_ns, [warm, killed, back, up])
         run.health_codes = dict(health)
         reports = [await client.get("/health") for client in clients]
         run.replayed = sum(r["delivery"].get("framesReplayed", 0) for r in reports)
@@ -457,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sockets", type=int, default=500, help="sockets per node")
     parser.add_argument("--rate", type=float, default=200, help="posts per second")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds not measured")
     parser.add_argument("--before", type=float, default=4, help="seconds before the blip")
     parser.add_argument("--outage", type=float, default=1.5, help="seconds Redis is away")
     parser.add_argument("--after", type=float, default=8, help="seconds after the restart")
