@@ -14,7 +14,7 @@ from steeple.delivery.redis.retention import Retention
 from steeple.errors import ConfigError
 from steeple.settings import Settings
 from steeple.types import Room
-from tests.conftest import ENCRYPTION_KEY, JWT_SECRET
+from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET
 
 ROOM: Room = ("CH1", "c1")
 OTHER: Room = ("CH1", "c2")
