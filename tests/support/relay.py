@@ -45,6 +45,11 @@ class Relay:
             writer.close()
             return
         upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        if not self.open:  # cut while this connection was being set up
+            self.refused += 1
+            for end in (writer, upstream_writer):
+                end.close()
+            return
         self._writers.update((writer, upstream_writer))
         for source, sink in ((reader, upstream_writer), (upstream_reader, writer)):
             task = asyncio.create_task(self._pipe(source, sink))
