@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,30 @@ from steeple.storage.store import Store
 from tests.support.nodes import create_postgres, drop_postgres, mariadb, node_settings
 from tests.support.services import MARIADB_ADMIN_URL, require
 from tests.support.wsclient import TestSocket
+
+TEARDOWN_GRACE = 120.0
+"""Seconds the session's own teardown may take before the process leaves anyway."""
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    """A watchdog over the session's teardown. A test that fails half-way can leave a
+    node's loop with a handle that never closes, and then the process would wait
+    forever after the last result: CI would see a hang instead of the failure. Past
+    the grace the process exits with the status the tests earned."""
+
+    def leave() -> None:
+        sys.stderr.write(f"\nsession teardown exceeded {TEARDOWN_GRACE:.0f} s; exiting\n")
+        sys.stderr.flush()
+        os._exit(int(session.exitstatus) or (1 if session.testsfailed else 0))
+
+    watchdog = threading.Timer(TEARDOWN_GRACE, leave)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return (yield)
+    finally:
+        watchdog.cancel()
 
 
 def pytest_asyncio_loop_factories(

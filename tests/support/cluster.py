@@ -83,12 +83,19 @@ class Cluster:
         return socket
 
     async def close(self) -> None:
-        for socket in self._sockets:
-            await socket.close()
-        for client in self._clients.values():
-            await client.aclose()
-        for node in self.nodes:
-            await node.stop()
+        """Close everything, even after one part fails: a node left running would keep
+        the test process alive after the session."""
+        steps = [socket.close for socket in self._sockets]
+        steps += [client.aclose for client in self._clients.values()]
+        steps += [node.stop for node in self.nodes]
+        failures = []
+        for step in steps:
+            try:
+                await step()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 async def forget_prefix(redis_url: str, prefix: str) -> None:
