@@ -22,21 +22,18 @@ from steeple.auth.principal import (
     Principal,
 )
 from steeple.feeds import ALL_ON, FeedSwitches
-from steeple.types import ALERTS_ROOM
+from steeple.protocol.content_types import (
+    ANONYMOUS_PUBLIC_TYPES,
+    GROUP_TYPES,
+    NOTES_TYPES,
+    ContentType,
+)
+from steeple.protocol.rooms import ALERTS_ROOM
 
 Conversation = Mapping[str, Any]
 Thread = Collection[str] | None
 
-LIVE = "streamingLive"
-FREESHOW = "freeshow"
-"""FreeShow's team-sync rooms: anonymous-public like a live stream (PROTOCOL.md 5.2)."""
-ANONYMOUS_PUBLIC_TYPES = (LIVE, FREESHOW)
-WORKFLOW_CARD = "workflowCard"
 TASKS_VIEW = "Tasks__View"
-LIVE_HOST = "streamingLiveHost"
-GROUP_TYPES = ("group", "groupAnnouncement")
-NOTES_TYPES = ("person", "personConfidential")
-PRIVATE_MESSAGE = "privateMessage"
 CONTENT_ROOM_PREFIX = "content-"
 
 
@@ -55,20 +52,20 @@ def can_read(principal: Principal, conversation: Conversation, thread: Thread = 
         return False
     content_type = conversation.get("contentType")
     content_id = str(conversation.get("contentId") or "")
-    if content_type == "person":
+    if content_type == ContentType.PERSON:
         return principal.can(PEOPLE_EDIT)
-    if content_type == "personConfidential":
+    if content_type == ContentType.PERSON_CONFIDENTIAL:
         return principal.can(PEOPLE_CONFIDENTIAL)
-    if content_type == PRIVATE_MESSAGE or thread is not None:
+    if content_type == ContentType.PRIVATE_MESSAGE or thread is not None:
         # Only the thread's two people, whatever else the caller may do.
         return thread is not None and bool(principal.person_id) and principal.person_id in thread
     if principal.can(CONTENT_EDIT):
         return True
     if content_type in GROUP_TYPES:
         return is_group_member(principal, content_id)
-    if content_type == LIVE_HOST:
+    if content_type == ContentType.STREAMING_LIVE_HOST:
         return principal.can(CHAT_HOST)
-    if content_type == WORKFLOW_CARD:
+    if content_type == ContentType.WORKFLOW_CARD:
         # Steeple holds no task data: the permission is the only way in.
         return principal.can(TASKS_VIEW)
     return True
@@ -101,7 +98,7 @@ def feed_is_open(principal: Principal, conversation: Conversation, switches: Fee
         return False
     if principal.can(CONTENT_EDIT):
         return True
-    if content_type == "groupAnnouncement":
+    if content_type == ContentType.GROUP_ANNOUNCEMENT:
         return switches.announcements
     return switches.discussions
 
@@ -189,7 +186,7 @@ def can_update_conversation(
 
 def _may_post_to_feed(principal: Principal, conversation: Conversation) -> bool:
     """Reading a group feed already took membership; announcements need a leader."""
-    if conversation.get("contentType") == "groupAnnouncement":
+    if conversation.get("contentType") == ContentType.GROUP_ANNOUNCEMENT:
         return str(conversation.get("contentId")) in principal.leader_group_ids
     return True
 

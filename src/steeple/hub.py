@@ -2,8 +2,8 @@
 
 The hub never awaits a socket: :meth:`Hub.publish` hands the same encoded frame to
 each member's bounded outbound buffer and returns. A socket whose buffer overflows
-is closed with :data:`SLOW_CONSUMER` (the client reconnects and catches up); it never
-stalls the room. There is no backpressure towards the publisher, by design.
+is closed as a slow consumer (the client reconnects and catches up); it never stalls
+the room. There is no backpressure towards the publisher, by design.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.outbound import Outbound
 from steeple.types import Room
 
 log = logging.getLogger(__name__)
 
-SLOW_CONSUMER = 4008
-"""Close code for a socket that could not keep up with its rooms ("slow consumer")."""
-GOING_AWAY = 1001
+SLOW_CONSUMER = CloseCode.SLOW_CONSUMER
+GOING_AWAY = CloseCode.GOING_AWAY
+"""Short names the socket edges and their tests import; the codes are :class:`CloseCode`'s."""
 
 
 class Socket(Protocol):
@@ -29,7 +30,7 @@ class Socket(Protocol):
     address: str
 
     def deliver(self, frame: Outbound) -> None:
-        """Queue the frame without blocking; overflow closes the socket (SLOW_CONSUMER)."""
+        """Queue the frame without blocking; overflow closes the socket (slow consumer)."""
 
     def ping(self) -> bool:
         """Send a ping; False if the previous ping was never answered."""
@@ -122,10 +123,12 @@ class Hub:
         dead = [s for s in sockets if not s.ping()]
         for socket in dead:
             log.info("socket %s missed a pong; terminating", socket.socket_id)
-            socket.close(GOING_AWAY, "missed pong")
+            socket.close(CloseCode.GOING_AWAY, "missed pong")
         return len(dead)
 
-    def close_all(self, code: int = GOING_AWAY, reason: str = "server shutting down") -> None:
+    def close_all(
+        self, code: int = CloseCode.GOING_AWAY, reason: str = "server shutting down"
+    ) -> None:
         for socket in list(self._sockets.values()):
             socket.close(code, reason)
 

@@ -26,6 +26,7 @@ from steeple.errors import ConfigError
 from steeple.heartbeat import StaggeredHeartbeat
 from steeple.hub import Hub
 from steeple.presence import Attendance
+from steeple.protocol.frames import Action
 from steeple.push.channels import push_client, push_routes
 from steeple.push.vapid import web_push_keys
 from steeple.services.alerts import Alerts, NotificationSink, SocketSink
@@ -230,7 +231,7 @@ class Node:
         self.http_port = 0
         self.socket_port = 0
 
-    async def _publish(self, room: tuple[str, str], action: str, data: object) -> None:
+    async def _publish(self, room: tuple[str, str], action: Action, data: object) -> None:
         await self.ctx.publish(room, action, data)
 
     async def _socket_gone(self, socket_id: str) -> None:
@@ -391,7 +392,7 @@ class Node:
                 log.exception("periodic %s failed", getattr(work, "__name__", work))
 
     async def stop(self) -> None:
-        """Close sockets with 1001, finish in-flight requests, release everything."""
+        """Close sockets (going away), finish in-flight requests, release everything."""
         for task in self._background:
             task.cancel()
         self.hub.close_all()

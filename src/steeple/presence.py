@@ -24,14 +24,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from steeple.protocol.frames import Action
+from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.storage.rows import Row
-from steeple.types import ALERTS_ROOM, Room
+from steeple.types import Room
 
 log = logging.getLogger(__name__)
 
 ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
 BlockQuery = Callable[[Room], Awaitable[list[str]]]
-Publish = Callable[[Room, str, object], Awaitable[None]]
+Publish = Callable[[Room, Action, object], Awaitable[None]]
 
 VIEWERS_PER_INTERVAL = 250
 
@@ -113,10 +115,10 @@ class Attendance:
             self._sizes[room] = total
             if not total:
                 del self._sizes[room]
-            await self._publish(room, "attendance", attendance_data(room[1], rows, total))
+            await self._publish(room, Action.ATTENDANCE, attendance_data(room[1], rows, total))
             if room in self._owe_blocks and self._blocked is not None:
                 self._owe_blocks.discard(room)
-                await self._publish(room, "blockedIp", await self._blocked(room))
+                await self._publish(room, Action.BLOCKED_IP, await self._blocked(room))
         except Exception as exc:
             if not self._outage(exc):  # an outage is logged once, not once per room
                 log.exception("attendance for %s failed", room)

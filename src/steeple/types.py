@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 from typing import NewType
 
+from steeple.protocol.rooms import ALERTS_ROOM
+
 ChurchId = NewType("ChurchId", str)
 ConversationId = NewType("ConversationId", str)
 SocketId = NewType("SocketId", str)
@@ -17,7 +19,6 @@ Room = tuple[str, str]
 """A room is the pair (churchId, conversationId)."""
 
 ID_LENGTH = 11
-ALERTS_ROOM = "alerts"
 
 
 def person_alerts_room(church_id: str, person_id: str) -> Room:

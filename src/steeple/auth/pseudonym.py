@@ -6,6 +6,9 @@ import base64
 import hashlib
 import hmac
 
+PSEUDONYM_PREFIX = "ip-"
+"""What every pseudonym starts with, so a block can tell one from a raw address."""
+
 
 class Pseudonymizer:
     """Keyed hash of (churchId, address): stable per church, different across churches."""
@@ -17,4 +20,4 @@ class Pseudonymizer:
         if not address:
             return ""
         mac = hmac.new(self._key, f"{church_id}|{address}".encode(), hashlib.sha256).digest()
-        return "ip-" + base64.urlsafe_b64encode(mac[:18]).decode()
+        return PSEUDONYM_PREFIX + base64.urlsafe_b64encode(mac[:18]).decode()

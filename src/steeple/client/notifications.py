@@ -22,7 +22,8 @@ from steeple.client.socket import Socket
 from steeple.client.subscriptions import Subscriptions
 from steeple.client.tasks import TaskSet
 from steeple.protocol.frames import Action
-from steeple.types import ALERTS_ROOM, Room
+from steeple.protocol.rooms import ALERTS_ROOM
+from steeple.types import Room
 
 log = logging.getLogger(__name__)
 

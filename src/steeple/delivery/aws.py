@@ -32,9 +32,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from steeple.delivery.base import Delivery
 from steeple.errors import PayloadTooLarge
 from steeple.protocol.outbound import Outbound
+from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.settings import Settings
 from steeple.storage.connections import ConnectionRepository
-from steeple.types import ALERTS_ROOM, Room, alerts_person
+from steeple.types import Room, alerts_person
 
 log = logging.getLogger(__name__)
 

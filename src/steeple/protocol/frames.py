@@ -44,7 +44,7 @@ def dumps(value: object) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
-def encode_frame(church_id: str, conversation_id: str, action: str, data: object) -> bytes:
+def encode_frame(church_id: str, conversation_id: str, action: Action, data: object) -> bytes:
     """Encode one server frame to its JSON bytes."""
     return dumps(
         {"churchId": church_id, "conversationId": conversation_id, "action": action, "data": data}

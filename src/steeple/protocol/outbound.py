@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from websockets.frames import Frame, Opcode
 
-from steeple.protocol.frames import encode_frame
+from steeple.protocol.frames import Action, encode_frame
 
 PING_WIRE = Frame(Opcode.PING, b"").serialize(mask=False)
 
@@ -20,7 +20,7 @@ class Outbound:
         self._text: str | None = None
 
     @classmethod
-    def of(cls, church_id: str, conversation_id: str, action: str, data: object) -> Outbound:
+    def of(cls, church_id: str, conversation_id: str, action: Action, data: object) -> Outbound:
         return cls(encode_frame(church_id, conversation_id, action, data))
 
     @property

@@ -17,15 +17,13 @@ from dataclasses import dataclass
 from steeple.delivery.base import Delivery
 from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
+from steeple.protocol.rooms import NOTIFICATION_CONVERSATION_ID
 from steeple.services.push_news import PushNews
 from steeple.storage.rows import Row
 from steeple.storage.store import Store
 from steeple.types import person_alerts_room
 
 log = logging.getLogger(__name__)
-
-ALERT_CONVERSATION = "alert"
-"""The conversationId of ``notification`` frames (PROTOCOL.md 3)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def alert_frame(alert: Alert) -> Outbound:
     """``privateMessage`` (with the message) for a DM, else a ``notification`` frame."""
     data: dict[str, object] = {"counts": alert.counts}
     if alert.message is None:
-        return Outbound.of(alert.church_id, ALERT_CONVERSATION, Action.NOTIFICATION, data)
+        return Outbound.of(alert.church_id, NOTIFICATION_CONVERSATION_ID, Action.NOTIFICATION, data)
     conversation_id = alert.message["conversationId"]
     data.update(conversationId=conversation_id, message=alert.message)
     return Outbound.of(alert.church_id, conversation_id, Action.PRIVATE_MESSAGE, data)

@@ -9,12 +9,13 @@ from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, RequestError, Unauthorized
 from steeple.hub import Socket
+from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 from steeple.services.rate_limits import RateLimits, require_batch
 from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import Row
-from steeple.types import ALERTS_ROOM, Room, new_id, person_alerts_room
+from steeple.types import Room, new_id, person_alerts_room
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from steeple.auth.pseudonym import Pseudonymizer
 from steeple.clock import Clock
 from steeple.delivery.base import Delivery
 from steeple.presence import Attendance
+from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
 from steeple.settings import Settings
 from steeple.storage.store import Store
@@ -29,7 +30,7 @@ class Context:
     cipher: HostChatCipher
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    async def publish(self, room: Room, action: str, data: object) -> None:
+    async def publish(self, room: Room, action: Action, data: object) -> None:
         """Encode once and hand to delivery. Call only after the data is committed."""
         await self.delivery.publish(room, Outbound.of(room[0], room[1], action, data))
 

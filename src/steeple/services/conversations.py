@@ -16,6 +16,8 @@ from steeple.access import Thread
 from steeple.auth.principal import Principal
 from steeple.cache import TtlCache
 from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.protocol.content_types import ANONYMOUS_PUBLIC_TYPES, ContentType
+from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.group_feeds import GroupFeeds
 from steeple.services.rate_limits import RateLimits
@@ -56,7 +58,7 @@ class ConversationService:
         return row
 
     async def thread(self, conversation: Row) -> tuple[str, str] | None:
-        if conversation.get("contentType") != access.PRIVATE_MESSAGE:
+        if conversation.get("contentType") != ContentType.PRIVATE_MESSAGE:
             return None
         row = await self._store.private_messages.for_conversation(conversation["id"])
         if row is None:
@@ -128,9 +130,9 @@ class ConversationService:
         """The current room; one created here is charged to the caller's and the
         church's creation limits first (``address`` names an anonymous caller)."""
         caller = (principal, address)
-        if content_type in access.ANONYMOUS_PUBLIC_TYPES:
+        if content_type in ANONYMOUS_PUBLIC_TYPES:
             if len(content_id) > ID_LENGTH:
-                raise BadRequest(f"a {content_type} contentId is at most 11 characters")
+                raise BadRequest(f"a {content_type} contentId is at most {ID_LENGTH} characters")
             validation.path_id(content_id, "contentId")
             key = (church_id, content_type, content_id)
             return await self._get_or_create(key, None, caller)
@@ -139,7 +141,7 @@ class ConversationService:
         if len(content_id) > ID_LENGTH:
             content_id = self._ctx.cipher.decrypt(content_id)
         validation.path_id(content_id, "contentId")
-        if content_type == access.PRIVATE_MESSAGE:
+        if content_type == ContentType.PRIVATE_MESSAGE:
             return await self._current_thread(principal, church_id, content_id)
         probe = {"churchId": church_id, "contentType": content_type, "contentId": content_id}
         if not access.can_read(principal, probe):
@@ -155,7 +157,7 @@ class ConversationService:
         and a lazily created one would belong to whoever asked first."""
         since = self._ctx.clock.now() - CURRENT_WINDOW
         found = await self._store.conversations.newest_for_content(
-            church_id, access.PRIVATE_MESSAGE, content_id, since
+            church_id, ContentType.PRIVATE_MESSAGE, content_id, since
         )
         if found is None or not access.can_read(principal, found, await self.thread(found)):
             raise Unauthorized()
@@ -238,7 +240,7 @@ class ConversationService:
             "conversationId": conversation["id"],
             "kind": kind,
         }
-        await self._ctx.publish(room, "conversationActivity", data)
+        await self._ctx.publish(room, Action.CONVERSATION_ACTIVITY, data)
 
     async def announce_message(self, conversation: Row) -> None:
         await self._announce(conversation, "message")
@@ -251,7 +253,7 @@ class ConversationService:
         """Conversations of a piece of content; 401 for a caller who may not read that
         content (another church's included), not an empty list."""
         # A private thread is judged per row, on its thread.
-        per_row = content_type == access.PRIVATE_MESSAGE and principal.in_church(church_id)
+        per_row = content_type == ContentType.PRIVATE_MESSAGE and principal.in_church(church_id)
         if not per_row and not access.can_read_content(
             principal, church_id, content_type, content_id
         ):
@@ -319,7 +321,7 @@ class ConversationService:
         if not access.can_update_conversation(principal, stored, await self.thread(stored)):
             raise Unauthorized()
         changeable: tuple[str, ...] = _UPDATABLE
-        if stored["contentType"] == access.PRIVATE_MESSAGE:
+        if stored["contentType"] == ContentType.PRIVATE_MESSAGE:
             changeable = ("title",)
         changes = {key: entry[key] for key in changeable if key in entry["present"]}
         if "groupId" in changes:
@@ -348,7 +350,7 @@ class ConversationService:
 def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
     """A new private-message conversation is its creator's until a thread claims it
     (``POST /privateMessages``), which is how ChurchApps clients open one."""
-    if row["contentType"] == "privateMessage" and principal.person_id:
+    if row["contentType"] == ContentType.PRIVATE_MESSAGE and principal.person_id:
         return (principal.person_id,)
     return None
 

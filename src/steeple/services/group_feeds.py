@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from steeple import access
 from steeple.cache import TtlCache
 from steeple.clock import Clock
 from steeple.errors import ServiceUnavailable
 from steeple.feeds import ALL_ON, FeedSwitches
+from steeple.protocol.content_types import GROUP_TYPES
 from steeple.settings import Settings
 from steeple.storage.membership import MembershipDatabase
 
@@ -48,7 +48,7 @@ class GroupFeeds:
     async def switches(self, conversation: Mapping[str, Any]) -> FeedSwitches:
         """The switches that judge a new post to (or a new) ``conversation``: its group's
         for a group feed, all on for anything else."""
-        if self._database is None or conversation.get("contentType") not in access.GROUP_TYPES:
+        if self._database is None or conversation.get("contentType") not in GROUP_TYPES:
             return ALL_ON
         key = (str(conversation.get("churchId") or ""), str(conversation.get("contentId") or ""))
         cached = self._cache.get(key)

@@ -9,6 +9,7 @@ from typing import Any
 from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.rate_limits import require_batch
@@ -127,7 +128,7 @@ class MessageService:
 
     async def _fan_out(self, principal: Principal, message: Row, conversation: Row) -> None:
         await self._ctx.publish(
-            (message["churchId"], message["conversationId"]), "message", message
+            (message["churchId"], message["conversationId"]), Action.MESSAGE, message
         )
         await self._conversations.announce_message(conversation)
         for listener in self.listeners:
@@ -162,7 +163,7 @@ class MessageService:
             message["id"], message["content"], message["displayName"], message["timeUpdated"]
         )
         await self._ctx.publish(
-            (message["churchId"], message["conversationId"]), "message", message
+            (message["churchId"], message["conversationId"]), Action.MESSAGE, message
         )
         # Watchers of the content see the change; an edit notifies nobody (PROTOCOL.md 4).
         conversation = await self._conversations.find(message["conversationId"])
@@ -216,7 +217,7 @@ class MessageService:
             raise Unauthorized()
         await self._store.messages.delete(message)
         room = (message["churchId"], message["conversationId"])
-        await self._ctx.publish(room, "deleteMessage", {"id": message_id})
+        await self._ctx.publish(room, Action.DELETE_MESSAGE, {"id": message_id})
 
     async def start_conversation(self, principal: Principal, body: Any, address: str) -> Row:
         """``POST /conversations/start``: a new conversation with its first message."""

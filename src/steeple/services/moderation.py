@@ -12,15 +12,15 @@ from typing import Any
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
+from steeple.auth.pseudonym import PSEUDONYM_PREFIX
 from steeple.cache import TtlCache
 from steeple.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, Room, is_valid_id, new_id
 
 PSEUDONYM_LENGTH = 45
-PSEUDONYM_PREFIX = "ip-"
-"""What :class:`~steeple.auth.pseudonym.Pseudonymizer` puts before every pseudonym."""
 
 
 BLOCKS_CACHE_SECONDS = 5.0
@@ -70,7 +70,7 @@ class ModerationService:
     async def _announce(self, room: Room) -> None:
         blocked = await self._store.blocked_ips.for_room(room)
         self._blocks.put(room, frozenset(blocked))
-        await self._ctx.publish(room, "blockedIp", blocked)
+        await self._ctx.publish(room, Action.BLOCKED_IP, blocked)
 
     async def guard(self, principal: Principal, conversation: Row, address: str) -> None:
         """A :data:`~steeple.services.messages.PostGuard`: 403 for a blocked address."""
@@ -93,7 +93,7 @@ class ModerationService:
         if await self._store.conversations.get(conversation_id, principal.church_id) is None:
             raise NotFound("conversation not found")
         callout = {**callout, "churchId": principal.church_id}
-        await self._ctx.publish((principal.church_id, conversation_id), "callout", callout)
+        await self._ctx.publish((principal.church_id, conversation_id), Action.CALLOUT, callout)
         return callout
 
 

@@ -15,16 +15,23 @@ from __future__ import annotations
 from steeple import access
 from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
+from steeple.protocol.content_types import ContentType
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
 from steeple.services.push_news import message_news
 from steeple.storage.messages import SUBSCRIPTION
-from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import new_id
 
 NOTIFICATION_CONTENT = 45
-SILENT_TYPES = frozenset({access.LIVE, access.FREESHOW, access.LIVE_HOST, PM_CONTENT_TYPE})
+SILENT_TYPES = frozenset(
+    {
+        ContentType.STREAMING_LIVE,
+        ContentType.FREESHOW,
+        ContentType.STREAMING_LIVE_HOST,
+        ContentType.PRIVATE_MESSAGE,
+    }
+)
 
 
 class NotificationService:

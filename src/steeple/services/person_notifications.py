@@ -17,6 +17,7 @@ from typing import Any
 from steeple import validation
 from steeple.auth.principal import MESSAGING_ADMIN, Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.protocol.content_types import ContentType
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
 from steeple.services.notifications import NOTIFICATION_CONTENT
@@ -25,7 +26,6 @@ from steeple.services.preference_catalogue import BY_KEY
 from steeple.services.push_dispatcher import PushDispatcher
 from steeple.services.push_news import PushNews, cut
 from steeple.services.reach import SocketReach
-from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, is_valid_id, new_id
 
@@ -195,8 +195,8 @@ def _template(entry: dict[str, Any]) -> Row:
     content_type = validation.text(
         entry, "contentType", required=False, max_length=NOTIFICATION_CONTENT
     )
-    if content_type == PM_CONTENT_TYPE:  # those rows are the private-message bookkeeping
-        raise BadRequest(f"'contentType' may not be {PM_CONTENT_TYPE!r}")
+    if content_type == ContentType.PRIVATE_MESSAGE:  # the private-message bookkeeping rows
+        raise BadRequest(f"'contentType' may not be '{ContentType.PRIVATE_MESSAGE}'")
     category = validation.text(entry, "category", required=False, max_length=45)
     if category and category not in BY_KEY:
         raise BadRequest(f"'category' must be one of {', '.join(BY_KEY)}")

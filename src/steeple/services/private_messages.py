@@ -16,12 +16,12 @@ from typing import Any
 from steeple import access, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
+from steeple.protocol.content_types import ContentType
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
 from steeple.services.push_news import message_news
 from steeple.services.rate_limits import RateLimits
 from steeple.storage.messages import SUBSCRIPTION
-from steeple.storage.private_messages import PM_CONTENT_TYPE
 from steeple.storage.rows import Row
 from steeple.types import ID_LENGTH, new_id
 
@@ -53,7 +53,7 @@ class PrivateMessageService:
         self, principal: Principal, to_person: str, conversation_id: str
     ) -> None:
         conversation = await self._store.conversations.get(conversation_id, principal.church_id)
-        if conversation is None or conversation["contentType"] != PM_CONTENT_TYPE:
+        if conversation is None or conversation["contentType"] != ContentType.PRIVATE_MESSAGE:
             raise Unauthorized()
         owner = await self._store.private_messages.for_conversation(conversation_id)
         if owner is not None and {owner["fromPersonId"], owner["toPersonId"]} != {
@@ -101,7 +101,7 @@ class PrivateMessageService:
         return {
             "id": new_id(),
             "churchId": principal.church_id,
-            "contentType": PM_CONTENT_TYPE,
+            "contentType": ContentType.PRIVATE_MESSAGE,
             "contentId": principal.person_id,
             "title": "Private Message",
             "dateCreated": self._ctx.clock.now(),
@@ -168,7 +168,7 @@ class PrivateMessageService:
 
     async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
         """Flag the other person of the thread and tell their ``alerts`` sockets."""
-        if conversation.get("contentType") != PM_CONTENT_TYPE:
+        if conversation.get("contentType") != ContentType.PRIVATE_MESSAGE:
             return
         if message.get("messageType") == SUBSCRIPTION:
             return  # a notification switch notifies nobody (PROTOCOL.md 4)
@@ -187,7 +187,7 @@ class PrivateMessageService:
                 "id": new_id(),
                 "churchId": thread["churchId"],
                 "personId": recipient,
-                "contentType": PM_CONTENT_TYPE,
+                "contentType": ContentType.PRIVATE_MESSAGE,
                 "contentId": thread["id"],
                 "timeSent": message["timeSent"],
                 "isNew": True,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from steeple.protocol.content_types import ContentType
 from steeple.push.message import TEXT_LIMIT
 from steeple.storage.rows import Row
 
 DIRECT_MESSAGES = "direct_messages"
 GROUP_MESSAGES = "group_messages"
 ANNOUNCEMENTS = "announcements"
-GROUP_ANNOUNCEMENT = "groupAnnouncement"
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def message_news(message: Row, conversation: Row, *, title: str, private: bool) 
     """A new message in a conversation: private messages are urgent and ``direct_messages``."""
     if private:
         category = DIRECT_MESSAGES
-    elif conversation.get("contentType") == GROUP_ANNOUNCEMENT:
+    elif conversation.get("contentType") == ContentType.GROUP_ANNOUNCEMENT:
         category = ANNOUNCEMENTS
     else:
         category = GROUP_MESSAGES

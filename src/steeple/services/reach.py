@@ -8,8 +8,8 @@ of them still exist on any node (or, on AWS, any live connection). This is what
 from __future__ import annotations
 
 from steeple.delivery.base import Delivery
+from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.storage.store import Store
-from steeple.types import ALERTS_ROOM
 
 
 class SocketReach:

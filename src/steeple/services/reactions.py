@@ -7,6 +7,7 @@ from typing import Any
 from steeple import validation
 from steeple.auth.principal import Principal
 from steeple.errors import NotFound, Unauthorized
+from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 from steeple.types import new_id
@@ -54,7 +55,7 @@ class ReactionService:
         room = (message["churchId"], message["conversationId"])
         await self._ctx.publish(
             room,
-            "reaction",
+            Action.REACTION,
             {
                 "messageId": message["id"],
                 "conversationId": message["conversationId"],

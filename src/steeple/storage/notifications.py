@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from steeple.storage.private_messages import PM_CONTENT_TYPE
+from steeple.protocol.content_types import ContentType
 from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import notifications as t
 from steeple.storage.schema import private_messages
@@ -101,7 +101,7 @@ class NotificationRepository:
         where = (
             t.c.churchId == row["churchId"],
             t.c.personId == row["personId"],
-            t.c.contentType == PM_CONTENT_TYPE,
+            t.c.contentType == ContentType.PRIVATE_MESSAGE,
             t.c.contentId == row["contentId"],
         )
         changes = {k: row[k] for k in ("timeSent", "message", "triggeredByPersonId")}
@@ -119,5 +119,5 @@ def _general(church_id: str, person_id: str) -> ColumnElement[bool]:
     return (
         (t.c.churchId == church_id)
         & (t.c.personId == person_id)
-        & (kind.is_(None) | (kind != PM_CONTENT_TYPE))
+        & (kind.is_(None) | (kind != ContentType.PRIVATE_MESSAGE))
     )

@@ -10,11 +10,10 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
+from steeple.protocol.content_types import ContentType
 from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import conversations, message_reactions, messages, notifications
 from steeple.storage.schema import private_messages as t
-
-PM_CONTENT_TYPE = "privateMessage"
 
 
 class PrivateMessageRepository:
@@ -115,7 +114,7 @@ def _shadow(thread: Row, person_id: str | None = None) -> ColumnElement[bool]:
     """The notification rows that stand for this thread's unread state."""
     where = and_(
         notifications.c.churchId == thread["churchId"],
-        notifications.c.contentType == PM_CONTENT_TYPE,
+        notifications.c.contentType == ContentType.PRIVATE_MESSAGE,
         notifications.c.contentId == thread["id"],
     )
     if person_id is not None:

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy import Time as TimeOfDayType
 from sqlalchemy.dialects import mysql
 
+from steeple.types import ID_LENGTH
+
 metadata = MetaData()
 
 # Microsecond precision keeps the stored order of same-millisecond messages.
@@ -26,7 +28,7 @@ TimeOfDay = TimeOfDayType()
 
 
 def _id(name: str = "id", **kw: object) -> Column[str]:
-    return Column(name, String(11), **kw)  # type: ignore[arg-type]
+    return Column(name, String(ID_LENGTH), **kw)  # type: ignore[arg-type]
 
 
 connections = Table(

@@ -26,6 +26,7 @@ from steeple.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.frames import dumps
 from steeple.storage.outage import RETRY_AFTER
 from steeple.web.call import Call, ClientAddress, check_body_size
@@ -89,7 +90,7 @@ class WebApp:
         elif scope["type"] == "websocket" and self._websocket is not None:
             await self._websocket(scope, receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
 
     async def _http(self, scope: Scope, receive: Receive) -> Response:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")

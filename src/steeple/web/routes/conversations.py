@@ -6,10 +6,12 @@ from typing import Any
 
 from steeple import validation
 from steeple.errors import BadRequest, Unauthorized
+from steeple.protocol.content_types import ContentType
 from steeple.services.conversation_views import ConversationViews
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.messages import MessageService
 from steeple.services.room_settings import RoomSettingsService
+from steeple.types import ID_LENGTH
 from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
@@ -53,9 +55,9 @@ def register(
             raise Unauthorized()
         entry = validation.an_object(call.json())
         content_type = validation.text(entry, "contentType")
-        if content_type != "streamingLive":
-            raise BadRequest("'contentType' must be streamingLive")
-        content_id = validation.identifier(entry, "contentId", max_length=11)
+        if content_type != ContentType.STREAMING_LIVE:
+            raise BadRequest(f"'contentType' must be {ContentType.STREAMING_LIVE}")
+        content_id = validation.identifier(entry, "contentId", max_length=ID_LENGTH)
         found = await conversations.current(
             call.principal, call.principal.church_id, content_type, content_id, call.address
         )

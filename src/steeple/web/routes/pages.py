@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from steeple.errors import NotFound
+from steeple.types import ID_LENGTH
 from steeple.web.app import Raw
 from steeple.web.call import Call
 from steeple.web.router import Router
@@ -35,8 +36,6 @@ CONTENT_TYPES = {
 # One flat folder, names without separators or leading dots: "..", "%2F" and
 # absolute paths never match, whatever the router decoded.
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9]+)+")
-
-SERVICE_ID_LENGTH = 11
 
 
 class StaticFiles:
@@ -80,7 +79,7 @@ def register(
     @router.route("GET", "/stream/:churchId/:serviceId")
     async def stream(call: Call) -> Any:
         call.path_id("churchId")
-        call.path_id("serviceId", SERVICE_ID_LENGTH)
+        call.path_id("serviceId", ID_LENGTH)
         return files.load("index.html")
 
     @router.route("GET", "/stream/config")
