@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from steeple.delivery.aws import MAX_MESSAGE_BYTES
+from steeple.node import Node
 from steeple.protocol.outbound import Outbound
 from steeple.types import person_alerts_room
 from tests.aws.conftest import MakeGateway, aws_settings
@@ -125,6 +126,43 @@ async def test_a_frame_over_the_api_gateway_limit_is_refused(
     assert ann.pending("message") == []
     await send(http, room, "small enough")
     assert (await ann.next("message"))["data"]["content"] == "small enough"
+
+
+def _oversized(room: dict[str, Any]) -> dict[str, Any]:
+    content = "\u0001" * 30_000  # JSON escapes each to six bytes: about 180 KB
+    return {"churchId": "CH1", "conversationId": room["id"], "content": content}
+
+
+async def test_a_refused_frame_leaves_nothing_stored(
+    http: httpx.AsyncClient, sockets: Any, node: Node
+) -> None:
+    room = await live_room(http)
+    ann = await sockets()
+    await join(http, ann, room, "Ann")
+    small = {"churchId": "CH1", "conversationId": room["id"], "content": "fits"}
+    refused = await http.post("/messages/send", json=[small, _oversized(room)])
+    assert refused.status_code == 413, refused.text
+    assert await node.store.messages.newest(room["id"], 10) == []  # not even the small one
+    stored = await node.store.conversations.get(room["id"])
+    assert stored is not None and stored["postCount"] == 0 and stored["lastPostId"] is None
+    assert ann.pending("message") == []
+
+
+async def test_a_refused_edit_leaves_the_message_as_it_was(
+    http: httpx.AsyncClient, sockets: Any, node: Node
+) -> None:
+    room = await live_room(http)
+    ann = await sockets()
+    await join(http, ann, room, "Ann")
+    author = auth("CH1", "P1")
+    message = await send(http, room, "before", headers=author)
+    await ann.next("message")
+    edit = {**_oversized(room), "id": message["id"]}
+    refused = await http.post("/messages", json=[edit], headers=author)
+    assert refused.status_code == 413, refused.text
+    kept = await node.store.messages.get(message["id"])
+    assert kept is not None and kept["content"] == "before" and kept["timeUpdated"] is None
+    assert ann.pending("message") == []
 
 
 async def test_frames_to_one_connection_arrive_in_order(

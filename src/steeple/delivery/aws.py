@@ -29,8 +29,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from steeple.delivery.base import Delivery
-from steeple.errors import PayloadTooLarge
+from steeple.delivery.base import Delivery, FrameTooLarge
 from steeple.protocol.outbound import Outbound
 from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.settings import Settings
@@ -45,10 +44,6 @@ BACKLOG_LIMIT = 1024
 """Frames that may wait for one connection; more are dropped (the client catches up)."""
 
 SocketGone = Callable[[str], Awaitable[None]]
-
-
-class FrameTooLarge(PayloadTooLarge):
-    """A frame API Gateway would refuse; it is not sent to anyone."""
 
 
 class Outcome(enum.Enum):
@@ -128,6 +123,8 @@ class AwsDelivery(Delivery):
     """Posts each frame to each connection of the room, in order per connection."""
 
     spans_nodes = True  # every Lambda container publishes to the same rooms
+    max_frame_bytes = MAX_MESSAGE_BYTES
+    limit_owner = "API Gateway's"
 
     def __init__(
         self,
@@ -155,7 +152,7 @@ class AwsDelivery(Delivery):
         return cls(ManagementApi(settings), connections, socket_gone)
 
     async def publish(self, room: Room, frame: Outbound) -> None:
-        _check_size(frame, f"room {room[0]}/{room[1]}")
+        self._refuse_unchecked(frame, f"room {room[0]}/{room[1]}")
         person = alerts_person(room)
         rows_room = (room[0], ALERTS_ROOM) if person is not None else room
         for socket_id in await self._connections.socket_ids_in_room(rows_room, person):
@@ -163,7 +160,7 @@ class AwsDelivery(Delivery):
 
     async def send(self, socket_id: str, frame: Outbound) -> None:
         """Queue a frame for one connection (the answer to a socket's ``getId``)."""
-        _check_size(frame, f"connection {socket_id}")
+        self._refuse_unchecked(frame, f"connection {socket_id}")
         self._enqueue(socket_id, frame.payload)
 
     async def join(self, room: Room, socket_id: str) -> bool:
@@ -202,6 +199,14 @@ class AwsDelivery(Delivery):
             "dropped": self.dropped,
         }
 
+    def _refuse_unchecked(self, frame: Outbound, target: str) -> None:
+        """The last line: a frame nobody checked first is still never posted."""
+        try:
+            self.check_frame(frame)
+        except FrameTooLarge as exc:
+            log.error("frame for %s refused: %s", target, exc.problem)
+            raise
+
     def _enqueue(self, socket_id: str, payload: bytes) -> None:
         backlog = self._backlogs.get(socket_id)
         if backlog is None:
@@ -238,14 +243,3 @@ class AwsDelivery(Delivery):
             await self._socket_gone(socket_id)
         except Exception:
             log.exception("removing the rows of gone connection %s failed", socket_id)
-
-
-def _check_size(frame: Outbound, target: str) -> None:
-    size = len(frame.payload)
-    if size > MAX_MESSAGE_BYTES:
-        problem = (
-            f"a frame of {size} bytes for {target} is over API Gateway's "
-            f"{MAX_MESSAGE_BYTES}-byte message limit; it was not sent"
-        )
-        log.error("%s", problem)
-        raise FrameTooLarge(problem)

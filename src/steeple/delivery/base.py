@@ -7,8 +7,14 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from steeple.errors import PayloadTooLarge
 from steeple.protocol.outbound import Outbound
 from steeple.types import Room
+
+
+class FrameTooLarge(PayloadTooLarge):
+    """A frame the backend would refuse: it is sent to no one, and what it describes
+    is not stored either when the caller checked it first (:meth:`Delivery.check_frame`)."""
 
 
 class Delivery(ABC):
@@ -18,6 +24,9 @@ class Delivery(ABC):
 
     * **Caller persists first.** ``publish`` is called only after the data the frame
       describes is committed; delivery itself stores nothing.
+    * **Refusals come before the commit.** A frame over ``max_frame_bytes`` is refused by
+      :meth:`check_frame`, which a caller runs before committing; ``publish`` refuses
+      (raises :class:`FrameTooLarge`) only frames the caller did not check.
     * **At most once, per socket.** A socket that is a member of the room when the
       frame is processed receives it once; a socket that joins later does not.
     * **Ordered per publisher and room.** Frames published one after another to a room
@@ -31,6 +40,12 @@ class Delivery(ABC):
 
     spans_nodes = False
     """True when other processes publish to the same rooms (several nodes, Lambda)."""
+
+    max_frame_bytes: int | None = None
+    """The largest frame payload the backend carries; None when it has no limit."""
+
+    limit_owner = "the delivery's"
+    """Whose limit ``max_frame_bytes`` is, for the refusal's message."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect to whatever the backend needs."""
@@ -61,6 +76,15 @@ class Delivery(ABC):
 
     def register_metrics(self, registry: CollectorRegistry) -> None:  # noqa: B027 - optional
         """Add the backend's own gauges to ``/metrics``."""
+
+    def check_frame(self, frame: Outbound) -> None:
+        """Raise :class:`FrameTooLarge` if the backend would refuse ``frame``."""
+        size = len(frame.payload)
+        if self.max_frame_bytes is not None and size > self.max_frame_bytes:
+            raise FrameTooLarge(
+                f"a frame of {size} bytes is over {self.limit_owner} "
+                f"{self.max_frame_bytes}-byte message limit; it was not sent"
+            )
 
     def health(self) -> dict[str, Any]:
         """A small status report for ``/health``; ``ok`` false means degraded."""

@@ -34,6 +34,17 @@ class Context:
         """Encode once and hand to delivery. Call only after the data is committed."""
         await self.delivery.publish(room, Outbound.of(room[0], room[1], action, data))
 
+    def checked_frame(self, room: Room, action: Action, data: object) -> Outbound:
+        """Encode a frame and let delivery refuse it now (:class:`FrameTooLarge`): call
+        before committing what it describes, then publish it with :meth:`publish_frame`."""
+        frame = Outbound.of(room[0], room[1], action, data)
+        self.delivery.check_frame(frame)
+        return frame
+
+    async def publish_frame(self, room: Room, frame: Outbound) -> None:
+        """Hand an already encoded frame to delivery, after the commit."""
+        await self.delivery.publish(room, frame)
+
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run background work that must finish before shutdown completes."""
         task = asyncio.create_task(work)

@@ -1,4 +1,8 @@
-"""Messages: post, edit, read, delete. Stored first, then fanned out."""
+"""Messages: post, edit, read, delete. Stored first, then fanned out.
+
+Each frame is encoded and checked against the delivery's size limit before anything
+is written, so a frame the delivery would refuse leaves no row behind.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.protocol.frames import Action
+from steeple.protocol.outbound import Outbound
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.rate_limits import require_batch
@@ -65,8 +70,9 @@ class MessageService:
             )
             entry = {**entry, "displayName": author_name(principal) or entry.get("displayName")}
             drafts.append((self._draft(principal, conversation, entry), conversation))
+        checked_edits = [(m, self._checked_edit(m)) for m in edits]
         saved = await self._save(principal, drafts)
-        return saved + [await self._apply_edit(m) for m in edits]
+        return saved + [await self._apply_edit(m, frame) for m, frame in checked_edits]
 
     async def _postable(
         self,
@@ -121,15 +127,20 @@ class MessageService:
                 signed_in=principal.authenticated,
                 max_length=names.MESSAGE_NAME_LENGTH,
             )
+        frames = [self._message_frame(m) for m, _ in drafts]
         await self._store.new_messages.add([m for m, _ in drafts])
-        for message, conversation in drafts:
-            await self._fan_out(principal, message, conversation)
+        for (message, conversation), frame in zip(drafts, frames, strict=True):
+            await self._fan_out(principal, message, conversation, frame)
         return [m for m, _ in drafts]
 
-    async def _fan_out(self, principal: Principal, message: Row, conversation: Row) -> None:
-        await self._ctx.publish(
-            (message["churchId"], message["conversationId"]), Action.MESSAGE, message
-        )
+    def _message_frame(self, message: Row) -> Outbound:
+        room = (message["churchId"], message["conversationId"])
+        return self._ctx.checked_frame(room, Action.MESSAGE, message)
+
+    async def _fan_out(
+        self, principal: Principal, message: Row, conversation: Row, frame: Outbound
+    ) -> None:
+        await self._ctx.publish_frame((message["churchId"], message["conversationId"]), frame)
         await self._conversations.announce_message(conversation)
         for listener in self.listeners:
             try:
@@ -157,14 +168,15 @@ class MessageService:
         # The author's id and name stay whoever edits (PROTOCOL.md 4, POST /messages).
         return {**message, "content": content}
 
-    async def _apply_edit(self, message: Row) -> Row:
+    def _checked_edit(self, message: Row) -> Outbound:
         message["timeUpdated"] = self._ctx.clock.now()
+        return self._message_frame(message)
+
+    async def _apply_edit(self, message: Row, frame: Outbound) -> Row:
         await self._store.messages.edit(
             message["id"], message["content"], message["displayName"], message["timeUpdated"]
         )
-        await self._ctx.publish(
-            (message["churchId"], message["conversationId"]), Action.MESSAGE, message
-        )
+        await self._ctx.publish_frame((message["churchId"], message["conversationId"]), frame)
         # Watchers of the content see the change; an edit notifies nobody (PROTOCOL.md 4).
         conversation = await self._conversations.find(message["conversationId"])
         if conversation is not None:
