@@ -5,13 +5,36 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from steeple import access
+from steeple import access, validation
 from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 
 POSTS_WINDOW = timedelta(days=365)
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_PAGE = 100_000
+TIMELINE_LIMIT = 200
+"""Conversations one timeline request looks at; ids past it are checked, then ignored."""
+
+
+def page_limit(raw: str | None) -> int:
+    """``limit`` clamped to 1..100; anything that is not a number means the default
+    (PROTOCOL.md 4): ChurchApps clients send what they have and expect a page back."""
+    try:
+        wanted = int(raw or "")
+    except ValueError:
+        return DEFAULT_LIMIT
+    return max(1, min(wanted, MAX_LIMIT))
+
+
+def timeline_ids(raw: str | None) -> list[str]:
+    """The comma-separated ``ids`` of a timeline request, each checked, at most 200."""
+    ids = [i for i in (raw or "").split(",") if i]
+    for value in ids:
+        validation.path_id(value, "ids")
+    return ids[:TIMELINE_LIMIT]
 
 
 class ConversationViews:
@@ -21,9 +44,16 @@ class ConversationViews:
         self._conversations = conversations
 
     async def pages(
-        self, principal: Principal, content_type: str, content_id: str, page: int, limit: int
+        self,
+        principal: Principal,
+        content_type: str,
+        content_id: str,
+        page_query: str | None,
+        limit_query: str | None,
     ) -> list[dict[str, Any]]:
         """The caller church's conversations of this content, each with one page of messages."""
+        page = validation.positive_int(page_query, "page", 1, MAX_PAGE)
+        limit = page_limit(limit_query)
         if not principal.authenticated:
             raise Unauthorized()
         found = await self._conversations.for_content(
@@ -42,7 +72,8 @@ class ConversationViews:
             result.append({**conversation, "messages": messages})
         return result
 
-    async def timeline(self, principal: Principal, ids: list[str]) -> list[dict[str, Any]]:
+    async def timeline(self, principal: Principal, ids_query: str | None) -> list[dict[str, Any]]:
+        ids = timeline_ids(ids_query)
         if not principal.authenticated:
             raise Unauthorized()
         rows = await self._store.conversations.many(principal.church_id, ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -151,6 +152,23 @@ class ConversationService:
             raise Unauthorized()
         return row
 
+    async def ensure(
+        self, principal: Principal, read_body: Callable[[], Any], address: str = ""
+    ) -> Row:
+        """``POST /conversations/ensure``: the caller church's current room of a live
+        stream, created if need be; no other content is ensured this way. The body is
+        read only once the caller is known to be signed in, so a guest gets 401 first."""
+        if not principal.authenticated:
+            raise Unauthorized()
+        entry = validation.an_object(read_body())
+        content_type = validation.text(entry, "contentType")
+        if content_type != ContentType.STREAMING_LIVE:
+            raise BadRequest(f"'contentType' must be {ContentType.STREAMING_LIVE}")
+        content_id = validation.identifier(entry, "contentId", max_length=ID_LENGTH)
+        return await self.current(
+            principal, principal.church_id, content_type, content_id, address
+        )
+
     async def _current_thread(self, principal: Principal, church_id: str, content_id: str) -> Row:
         """A private thread's conversation, to one of its two people only. Never created
         here: a thread is opened with ``POST /conversations`` + ``POST /privateMessages``,
@@ -270,12 +288,11 @@ class ConversationService:
 
     # --- changes ---------------------------------------------------------------------------
 
-    async def save_all(
-        self, principal: Principal, entries: list[dict[str, Any]], address: str = ""
-    ) -> list[Row]:
-        """``POST /conversations``: every entry is authorised, and the new ones charged
-        to the creation limits, before any is written, so a batch with one denied entry
-        changes nothing."""
+    async def save_all(self, principal: Principal, body: Any, address: str = "") -> list[Row]:
+        """``POST /conversations``: every entry is checked, authorised and (if new)
+        charged to the creation limits before any is written, so a batch with one bad
+        or denied entry changes nothing."""
+        entries = [parse_new_conversation(e) for e in validation.array_of_objects(body)]
         if not principal.authenticated:
             raise Unauthorized()
         planned = [await self._plan(principal, entry) for entry in entries]

@@ -4,31 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from steeple import validation
-from steeple.errors import BadRequest, Unauthorized
-from steeple.protocol.content_types import ContentType
 from steeple.services.conversation_views import ConversationViews
-from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.services.conversations import ConversationService
 from steeple.services.messages import MessageService
 from steeple.services.room_settings import RoomSettingsService
-from steeple.types import ID_LENGTH
-from steeple.validation import path_id
 from steeple.web.call import Call
 from steeple.web.router import Router
 
 BASE = "/messaging/conversations"
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
-
-def page_limit(raw: str | None) -> int:
-    """``limit`` clamped to 1..100; anything that is not a number means the default
-    (PROTOCOL.md 4): ChurchApps clients send what they have and expect a page back."""
-    try:
-        wanted = int(raw or "")
-    except ValueError:
-        return DEFAULT_LIMIT
-    return max(1, min(wanted, MAX_LIMIT))
 
 
 def register(
@@ -51,17 +34,7 @@ def register(
 
     @router.route("POST", BASE + "/ensure")
     async def ensure(call: Call) -> Any:
-        if not call.principal.authenticated:
-            raise Unauthorized()
-        entry = validation.an_object(call.json())
-        content_type = validation.text(entry, "contentType")
-        if content_type != ContentType.STREAMING_LIVE:
-            raise BadRequest(f"'contentType' must be {ContentType.STREAMING_LIVE}")
-        content_id = validation.identifier(entry, "contentId", max_length=ID_LENGTH)
-        found = await conversations.current(
-            call.principal, call.principal.church_id, content_type, content_id, call.address
-        )
-        return await settings.reported(found)
+        return await settings.reported(await conversations.ensure(call.principal, call.json, call.address))
 
     @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
     async def pages(call: Call) -> Any:
@@ -69,16 +42,13 @@ def register(
             call.principal,
             call.path_id("contentType"),
             call.path_id("contentId"),
-            validation.positive_int(call.query("page"), "page", 1, 100_000),
-            page_limit(call.query("limit")),
+            call.query("page"),
+            call.query("limit"),
         )
 
     @router.route("GET", BASE + "/timeline/ids", returns_list=True)
     async def timeline(call: Call) -> Any:
-        ids = [i for i in (call.query("ids") or "").split(",") if i]
-        for value in ids:
-            path_id(value, "ids")
-        return await views.timeline(call.principal, ids[:200])
+        return await views.timeline(call.principal, call.query("ids"))
 
     @router.route("GET", BASE + "/posts", returns_list=True)
     async def posts(call: Call) -> Any:
@@ -106,8 +76,7 @@ def register(
 
     @router.route("POST", BASE)
     async def create(call: Call) -> Any:
-        entries = [parse_new_conversation(e) for e in validation.array_of_objects(call.json())]
-        return await conversations.save_all(call.principal, entries, call.address)
+        return await conversations.save_all(call.principal, call.json(), call.address)
 
     @router.route("POST", BASE + "/start")
     async def start(call: Call) -> Any:
