@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from steeple.auth.principal import issue_token
+from steeple.delivery.backends import BACKENDS, DEFAULT_BACKEND
 from steeple.errors import ConfigError
 from steeple.settings import Settings
 
@@ -31,8 +32,8 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--delivery-provider",
-        choices=("local", "redis", "aws"),
-        help="DELIVERY_PROVIDER (default local)",
+        choices=tuple(BACKENDS),
+        help=f"DELIVERY_PROVIDER (default {DEFAULT_BACKEND})",
     )
     add("--jwt-secret", help="HS256 secret shared with the ChurchApps API (JWT_SECRET)")
     add("--encryption-key", help="32-byte key for host-chat room ids (ENCRYPTION_KEY)")

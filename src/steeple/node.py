@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -20,9 +19,8 @@ from starlette.types import ASGIApp
 from steeple.auth.hostchat import HostChatCipher
 from steeple.auth.pseudonym import Pseudonymizer
 from steeple.clock import Clock
+from steeple.delivery.backends import Wiring, create_delivery
 from steeple.delivery.base import Delivery
-from steeple.delivery.local import LocalDelivery
-from steeple.errors import ConfigError
 from steeple.heartbeat import StaggeredHeartbeat
 from steeple.hub import Hub
 from steeple.presence import Attendance
@@ -83,32 +81,6 @@ from steeple.web.socket_cap import SocketCap
 from steeple.web.socket_edge import SocketEdge
 
 log = logging.getLogger(__name__)
-
-
-def create_delivery(
-    settings: Settings,
-    hub: Hub,
-    store: Store,
-    socket_gone: Callable[[str], Awaitable[None]] | None = None,
-    sweep_stale: Callable[[], Awaitable[object]] | None = None,
-) -> Delivery:
-    """Pick the delivery backend once, at start-up.
-
-    ``socket_gone(socket_id)`` is called by a backend that learns a socket no longer
-    exists (AWS: a 410 from API Gateway), so its rows and attendance are corrected.
-    ``sweep_stale()`` is called by a backend that learns a peer node died (redis).
-    """
-    if settings.delivery_provider == "local":
-        return LocalDelivery(hub)
-    if settings.delivery_provider == "redis":
-        from steeple.delivery.redis import RedisDelivery
-
-        return RedisDelivery.from_settings(settings, hub, sweep_stale)
-    if settings.delivery_provider == "aws":
-        from steeple.delivery.aws import AwsDelivery  # boto3 is the optional [aws] extra
-
-        return AwsDelivery.from_settings(settings, store.connections, socket_gone)
-    raise ConfigError(f"DELIVERY_PROVIDER={settings.delivery_provider} is not available yet")
 
 
 class Services:
@@ -177,7 +149,7 @@ class Node:
         self.hub = Hub()
         self.store = Store.open(settings.database_url)
         self.delivery = delivery or create_delivery(
-            settings, self.hub, self.store, self._socket_gone, self._sweep_stale
+            settings, Wiring(self.hub, self.store, self._socket_gone, self._sweep_stale)
         )
         ctx = Context(
             settings=settings,

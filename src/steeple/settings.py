@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from steeple.delivery.backends import BACKENDS, DEFAULT_BACKEND
 from steeple.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steeple.db"
 DEFAULT_EXPO_PUSH_URL = "https://exp.host/--/api/v2/push/send"
-PROVIDERS = ("local", "redis", "aws")
 PUSH_POLICIES = ("absent", "always")
 MAX_HISTORY_LIMIT = 10_000
 """A page is read and encoded in one go: past this it is no longer a bound worth having."""
@@ -87,7 +87,7 @@ class Settings:
     port: int = 8084
     socket_port: int = 8087
     self_hosted: bool = False
-    delivery_provider: str = "local"
+    delivery_provider: str = DEFAULT_BACKEND
     jwt_secret: str = ""
     encryption_key: str = ""
     pseudonym_secret: str = ""
@@ -161,9 +161,9 @@ class Settings:
         return replace(self, **chosen).validated()
 
     def validated(self) -> Settings:
-        if self.delivery_provider not in PROVIDERS:
+        if self.delivery_provider not in BACKENDS:
             raise ConfigError(
-                f"DELIVERY_PROVIDER must be one of {', '.join(PROVIDERS)}, "
+                f"DELIVERY_PROVIDER must be one of {', '.join(BACKENDS)}, "
                 f"not {self.delivery_provider!r}"
             )
         for name in ("port", "socket_port"):
@@ -266,7 +266,7 @@ class Settings:
             "socket_buffer_limit": _int(env, "SOCKET_BUFFER_LIMIT", 1 << 20),
             "socket_send_buffer": _int(env, "SOCKET_SEND_BUFFER", 64 * 1024),
             "self_hosted": _bool(env.get("SELF_HOSTED", "")),
-            "delivery_provider": env.get("DELIVERY_PROVIDER", "local").strip().lower(),
+            "delivery_provider": env.get("DELIVERY_PROVIDER", DEFAULT_BACKEND).strip().lower(),
             "database_url": env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             "membership_database_url": env.get("MEMBERSHIP_DATABASE_URL", "").strip(),
             "membership_cache_seconds": _float(env, "MEMBERSHIP_CACHE_SECONDS", 30.0),
