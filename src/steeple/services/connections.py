@@ -8,7 +8,6 @@ from typing import Any
 from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, RequestError, Unauthorized
-from steeple.hub import Socket
 from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
@@ -182,8 +181,9 @@ class ConnectionService:
 
     # --- socket events -------------------------------------------------------------------
 
-    def socket_opened(self, socket: Socket) -> None:
-        """Nothing to do: a socket joins rooms over REST."""
+    def socket_opened(self, socket: object) -> None:
+        """Nothing to do: a socket joins rooms over REST. (Any socket will do, so this
+        service needs nothing of the hub's ``Socket``.)"""
 
     def socket_closed(self, socket_id: str) -> None:
         self._ctx.spawn(self.forget_socket(socket_id))
