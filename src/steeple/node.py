@@ -403,9 +403,4 @@ def _connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-def create_app(settings: Settings) -> ASGIApp:
-    """The HTTP app of a node (for ASGI servers and Lambda); call ``Node`` for a full node."""
-    return Node(settings).app
-
-
-__all__ = ["Node", "create_app"]
+__all__ = ["Node"]

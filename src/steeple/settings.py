@@ -81,7 +81,7 @@ RATE_LIMITS = {
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a node needs; built once and passed to ``create_app``."""
+    """Everything a node needs; built once and passed to :class:`~steeple.node.Node`."""
 
     host: str = "0.0.0.0"
     port: int = 8084
@@ -148,11 +148,6 @@ class Settings:
     ssl_cert_file: str = ""
     """A CA bundle that outgoing TLS (push services) trusts instead of the public CAs."""
     generated: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def socket_url_hint(self) -> str:
-        port = self.port if self.self_hosted else self.socket_port
-        return f"ws://{_display_host(self.host)}:{port}"
 
     def override(self, **values: Any) -> Settings:
         """Return a copy with the given non-None values (CLI flags win over env)."""
@@ -331,10 +326,6 @@ def _rates(env: Mapping[str, str]) -> dict[str, Rate]:
         name: Rate.parse(variable, env[variable]) if env.get(variable, "").strip() else default
         for name, (variable, default) in RATE_LIMITS.items()
     }
-
-
-def _display_host(host: str) -> str:
-    return "localhost" if host in ("0.0.0.0", "::", "") else host
 
 
 def _secret(env: Mapping[str, str], name: str, generated: list[str], nbytes: int = 32) -> str:

@@ -6,14 +6,8 @@ Ids are 11-character strings of ``[A-Za-z0-9_-]``, like ChurchApps' own.
 from __future__ import annotations
 
 import secrets
-from typing import NewType
 
 from steeple.protocol.rooms import ALERTS_ROOM
-
-ChurchId = NewType("ChurchId", str)
-ConversationId = NewType("ConversationId", str)
-SocketId = NewType("SocketId", str)
-PersonId = NewType("PersonId", str)
 
 Room = tuple[str, str]
 """A room is the pair (churchId, conversationId)."""
