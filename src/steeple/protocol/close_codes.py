@@ -10,7 +10,7 @@ from enum import IntEnum
 
 
 class CloseCode(IntEnum):
-    NORMAL = 1000
+    NORMAL_CLOSURE = 1000
     """The ASGI edge's default when a socket ends without a reason."""
     GOING_AWAY = 1001
     """Shutdown, or a socket that missed a pong."""
