@@ -1,0 +1,217 @@
+"""The hub on its own: membership, fan-out of one encoded frame, heartbeat and close.
+
+The sockets are a small implementation of the hub's ``Socket`` interface that records
+what the hub hands it, as either edge's sockets would receive it; the frames are real
+``Outbound`` frames. The edges themselves are covered end to end in ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+from steeple.hub import Hub
+from steeple.protocol.close_codes import CloseCode
+from steeple.protocol.frames import Action, decode_frame
+from steeple.protocol.outbound import Outbound
+from steeple.types import Room
+
+ROOM: Room = ("CH1", "conv1")
+OTHER: Room = ("CH1", "conv2")
+
+
+class RecordingSocket:
+    """A socket that keeps what it is given; over ``limit`` frames it closes itself as
+    a slow consumer, as the edges' bounded buffers do."""
+
+    def __init__(self, socket_id: str, *, answers_pings: bool = True, limit: int = 100) -> None:
+        self.socket_id = socket_id
+        self.address = f"ip-{socket_id}"
+        self.frames: list[Outbound] = []
+        self.closed: list[tuple[int, str]] = []
+        self.pings = 0
+        self._answers = answers_pings
+        self._limit = limit
+
+    def deliver(self, frame: Outbound) -> None:
+        if self.closed:
+            return
+        if len(self.frames) >= self._limit:
+            self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
+            return
+        self.frames.append(frame)
+
+    def ping(self) -> bool:
+        self.pings += 1
+        return self._answers
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    def contents(self) -> list[object]:
+        return [_content(frame) for frame in self.frames]
+
+
+def _frame(room: Room, content: str) -> Outbound:
+    return Outbound.of(room[0], room[1], Action.MESSAGE, {"content": content})
+
+
+def _content(frame: Outbound) -> object:
+    return decode_frame(frame.payload)["data"]["content"]
+
+
+def _hub_with(*sockets: RecordingSocket) -> Hub:
+    hub = Hub()
+    for socket in sockets:
+        hub.add(socket)
+    return hub
+
+
+def test_a_frame_reaches_every_member_of_its_room_and_no_one_else() -> None:
+    ann, bob, cat = RecordingSocket("ann"), RecordingSocket("bob"), RecordingSocket("cat")
+    hub = _hub_with(ann, bob, cat)
+    assert hub.join(ROOM, "ann") and hub.join(ROOM, "bob") and hub.join(OTHER, "cat")
+
+    assert hub.publish(ROOM, _frame(ROOM, "hello")) == 2
+    assert ann.contents() == bob.contents() == ["hello"]
+    assert cat.frames == []
+
+
+def test_every_member_gets_the_same_encoded_frame() -> None:
+    sockets = [RecordingSocket(f"s{n}") for n in range(5)]
+    hub = _hub_with(*sockets)
+    for socket in sockets:
+        hub.join(ROOM, socket.socket_id)
+    frame = _frame(ROOM, "once")
+    hub.publish(ROOM, frame)
+    assert all(socket.frames == [frame] and socket.frames[0] is frame for socket in sockets)
+
+
+def test_frames_arrive_in_the_order_they_were_published() -> None:
+    ann = RecordingSocket("ann")
+    hub = _hub_with(ann)
+    hub.join(ROOM, "ann")
+    for number in range(10):
+        hub.publish(ROOM, _frame(ROOM, str(number)))
+    assert ann.contents() == [str(n) for n in range(10)]
+
+
+def test_joining_needs_a_socket_of_this_node() -> None:
+    hub = _hub_with(RecordingSocket("ann"))
+    assert hub.join(ROOM, "nobody") is False
+    assert hub.rooms() == []
+    assert list(hub.members(ROOM)) == []
+    assert hub.publish(ROOM, _frame(ROOM, "to no one")) == 0
+
+
+def test_joining_twice_delivers_once() -> None:
+    ann = RecordingSocket("ann")
+    hub = _hub_with(ann)
+    hub.join(ROOM, "ann")
+    hub.join(ROOM, "ann")
+    assert hub.publish(ROOM, _frame(ROOM, "one copy")) == 1
+    assert ann.contents() == ["one copy"]
+
+
+def test_a_socket_that_left_gets_nothing_more_and_the_others_still_do() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    for socket in (ann, bob):
+        hub.join(ROOM, socket.socket_id)
+        hub.join(OTHER, socket.socket_id)
+    hub.publish(ROOM, _frame(ROOM, "before"))
+    hub.leave(ROOM, "bob")
+    hub.publish(ROOM, _frame(ROOM, "after"))
+    hub.publish(OTHER, _frame(OTHER, "elsewhere"))
+    assert ann.contents() == ["before", "after", "elsewhere"]
+    assert bob.contents() == ["before", "elsewhere"]  # still in the other room
+    assert list(hub.members(ROOM)) == ["ann"]
+
+
+def test_leaving_a_room_one_is_not_in_changes_nothing() -> None:
+    ann = RecordingSocket("ann")
+    hub = _hub_with(ann)
+    hub.join(ROOM, "ann")
+    hub.leave(OTHER, "ann")
+    hub.leave(ROOM, "nobody")
+    assert list(hub.members(ROOM)) == ["ann"]
+    assert hub.rooms() == [ROOM]
+
+
+def test_removing_a_socket_takes_it_out_of_every_room_it_was_in() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    for room in (ROOM, OTHER):
+        hub.join(room, "ann")
+    hub.join(ROOM, "bob")
+
+    assert hub.remove("ann") == {ROOM, OTHER}
+    assert hub.get("ann") is None and "ann" not in hub.socket_ids()
+    assert hub.publish(ROOM, _frame(ROOM, "after")) == 1
+    assert hub.publish(OTHER, _frame(OTHER, "after")) == 0
+    assert ann.frames == [] and bob.contents() == ["after"]
+    assert hub.rooms() == [ROOM]  # a room without members is forgotten
+    assert len(hub) == 1
+
+
+def test_removing_an_unknown_socket_returns_no_rooms() -> None:
+    hub = _hub_with(RecordingSocket("ann"))
+    assert hub.remove("nobody") == set()
+    assert len(hub) == 1
+
+
+def test_listeners_hear_when_a_room_gets_its_first_member_and_loses_its_last() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    heard: list[tuple[Room, bool]] = []
+    hub.room_listeners.append(lambda room, active: heard.append((room, active)))
+
+    hub.join(ROOM, "ann")
+    hub.join(ROOM, "bob")  # not the first: nothing to tell
+    hub.leave(ROOM, "ann")  # not the last
+    assert heard == [(ROOM, True)]
+    hub.remove("bob")
+    assert heard == [(ROOM, True), (ROOM, False)]
+    hub.join(ROOM, "ann")
+    assert heard[-1] == (ROOM, True)
+
+
+def test_send_reaches_one_socket_of_this_node() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    frame = Outbound.of("", "", Action.SOCKET_ID, "ann")
+    assert hub.send("ann", frame) is True
+    assert hub.send("nobody", frame) is False
+    assert ann.frames == [frame] and bob.frames == []
+
+
+def test_a_slow_consumer_is_closed_without_stalling_the_room() -> None:
+    slow, quick = RecordingSocket("slow", limit=2), RecordingSocket("quick")
+    hub = _hub_with(slow, quick)
+    hub.join(ROOM, "slow")
+    hub.join(ROOM, "quick")
+    for number in range(5):
+        hub.publish(ROOM, _frame(ROOM, str(number)))
+    assert slow.closed == [(CloseCode.SLOW_CONSUMER, "slow consumer")]
+    assert slow.contents() == ["0", "1"]
+    assert quick.contents() == [str(n) for n in range(5)]
+    hub.remove("slow")  # what the edge does once the socket has closed
+    assert hub.publish(ROOM, _frame(ROOM, "later")) == 1
+
+
+def test_heartbeat_closes_only_the_sockets_that_missed_the_previous_ping() -> None:
+    alive, dead = RecordingSocket("alive"), RecordingSocket("dead", answers_pings=False)
+    hub = _hub_with(alive, dead)
+    assert hub.heartbeat() == 1
+    assert dead.closed == [(CloseCode.GOING_AWAY, "missed pong")]
+    assert alive.closed == [] and alive.pings == dead.pings == 1
+
+
+def test_close_all_closes_every_socket_going_away_unless_told_otherwise() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    hub.join(ROOM, "ann")
+    hub.close_all()
+    assert ann.closed == bob.closed == [(CloseCode.GOING_AWAY, "server shutting down")]
+
+    restarting = RecordingSocket("carl")
+    other = _hub_with(restarting)
+    other.close_all(CloseCode.SERVICE_RESTART, "node restarting")
+    assert restarting.closed == [(CloseCode.SERVICE_RESTART, "node restarting")]
