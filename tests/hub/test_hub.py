@@ -1,7 +1,7 @@
 """The hub on its own: membership, fan-out of one encoded frame, heartbeat and close.
 
-The sockets are a small implementation of the hub's ``Socket`` interface that records
-what the hub hands it, as either edge's sockets would receive it; the frames are real
+The sockets are :class:`~tests.support.sockets.RecordingSocket`, a small implementation
+of the hub's ``Socket`` interface that keeps what the hub hands it; the frames are real
 ``Outbound`` frames. The edges themselves are covered end to end in ``tests/e2e``.
 """
 
@@ -9,52 +9,17 @@ from __future__ import annotations
 
 from steeple.hub import Hub
 from steeple.protocol.close_codes import CloseCode
-from steeple.protocol.frames import Action, decode_frame
+from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
 from steeple.types import Room
+from tests.support.sockets import RecordingSocket
 
 ROOM: Room = ("CH1", "conv1")
 OTHER: Room = ("CH1", "conv2")
 
 
-class RecordingSocket:
-    """A socket that keeps what it is given; over ``limit`` frames it closes itself as
-    a slow consumer, as the edges' bounded buffers do."""
-
-    def __init__(self, socket_id: str, *, answers_pings: bool = True, limit: int = 100) -> None:
-        self.socket_id = socket_id
-        self.address = f"ip-{socket_id}"
-        self.frames: list[Outbound] = []
-        self.closed: list[tuple[int, str]] = []
-        self.pings = 0
-        self._answers = answers_pings
-        self._limit = limit
-
-    def deliver(self, frame: Outbound) -> None:
-        if self.closed:
-            return
-        if len(self.frames) >= self._limit:
-            self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
-            return
-        self.frames.append(frame)
-
-    def ping(self) -> bool:
-        self.pings += 1
-        return self._answers
-
-    def close(self, code: int, reason: str) -> None:
-        self.closed.append((code, reason))
-
-    def contents(self) -> list[object]:
-        return [_content(frame) for frame in self.frames]
-
-
 def _frame(room: Room, content: str) -> Outbound:
     return Outbound.of(room[0], room[1], Action.MESSAGE, {"content": content})
-
-
-def _content(frame: Outbound) -> object:
-    return decode_frame(frame.payload)["data"]["content"]
 
 
 def _hub_with(*sockets: RecordingSocket) -> Hub:

@@ -1,0 +1,44 @@
+"""A socket for tests of what sits behind the edges (the hub, local delivery).
+
+It implements the hub's ``Socket`` interface and keeps what it is handed, as either
+edge's sockets would receive it. The edges' own sockets are tested end to end.
+"""
+
+from __future__ import annotations
+
+from steeple.protocol.close_codes import CloseCode
+from steeple.protocol.frames import decode_frame
+from steeple.protocol.outbound import Outbound
+
+
+class RecordingSocket:
+    """A socket that keeps what it is given; over ``limit`` frames it closes itself as
+    a slow consumer, as the edges' bounded buffers do."""
+
+    def __init__(self, socket_id: str, *, answers_pings: bool = True, limit: int = 100) -> None:
+        self.socket_id = socket_id
+        self.address = f"ip-{socket_id}"
+        self.frames: list[Outbound] = []
+        self.closed: list[tuple[int, str]] = []
+        self.pings = 0
+        self._answers = answers_pings
+        self._limit = limit
+
+    def deliver(self, frame: Outbound) -> None:
+        if self.closed:
+            return
+        if len(self.frames) >= self._limit:
+            self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
+            return
+        self.frames.append(frame)
+
+    def ping(self) -> bool:
+        self.pings += 1
+        return self._answers
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    def contents(self) -> list[object]:
+        """The ``content`` of each message frame received, in order."""
+        return [decode_frame(frame.payload)["data"]["content"] for frame in self.frames]
