@@ -165,9 +165,7 @@ class ConversationService:
         if content_type != ContentType.STREAMING_LIVE:
             raise BadRequest(f"'contentType' must be {ContentType.STREAMING_LIVE}")
         content_id = validation.identifier(entry, "contentId", max_length=ID_LENGTH)
-        return await self.current(
-            principal, principal.church_id, content_type, content_id, address
-        )
+        return await self.current(principal, principal.church_id, content_type, content_id, address)
 
     async def _current_thread(self, principal: Principal, church_id: str, content_id: str) -> Row:
         """A private thread's conversation, to one of its two people only. Never created

@@ -83,7 +83,7 @@ class PrivateMessageService:
         conversation = None
         if not conversation_id:
             # A signed-in person: the address is not needed to name the caller.
-            await self._limits.create(principal, church_id, PM_CONTENT_TYPE, "")
+            await self._limits.create(principal, church_id, ContentType.PRIVATE_MESSAGE, "")
             conversation = self._new_conversation(principal)
             conversation_id = conversation["id"]
         thread = {

@@ -29,23 +29,19 @@ from prometheus_client import CollectorRegistry, Counter
 from steeple import access
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, TooManyRequests
+from steeple.protocol.content_types import ContentType
+from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.services.context import Context
 from steeple.services.rate_buckets import Buckets, Charge, retry_seconds
 from steeple.settings import Rate
 from steeple.storage.rows import Row
-from steeple.types import ALERTS_ROOM, Room
+from steeple.types import Room
 
 ADDRESS_SCOPE = "*rate-limits*"
 """The pseudonym scope of a caller's address (in place of a church id)."""
 ROOM_KINDS = frozenset(
     {
-        access.LIVE,
-        access.FREESHOW,
-        access.LIVE_HOST,
-        access.PRIVATE_MESSAGE,
-        access.WORKFLOW_CARD,
-        *access.GROUP_TYPES,
-        *access.NOTES_TYPES,
+        *ContentType,
         "content",
         ALERTS_ROOM,
     }

@@ -20,6 +20,7 @@ from http import HTTPStatus
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.outbound import Outbound
 from steeple.socket_lifecycle import SocketLifecycle
 from steeple.socket_policy import ABORT_AFTER, CLOSING, OVER, SLOW_CLOSE, SocketPolicy
@@ -50,7 +51,7 @@ class AsgiSocket:
         self._buffers = buffers
         self._forget = forget
         self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._close_code = 1000
+        self._close_code: int = CloseCode.NORMAL_CLOSURE
         self.gave_up = asyncio.Event()
 
     @property

@@ -56,6 +56,7 @@ from steeple.delivery.redis.retention import Retention
 from steeple.delivery.redis.session import REDIS_ERRORS
 from steeple.delivery.redis.uplink import MAX_BACKOFF, RedisUplink
 from steeple.hub import Hub
+from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.outbound import Outbound
 from steeple.settings import Settings
 from steeple.types import Room, new_id
@@ -68,7 +69,7 @@ REPLY_TIMEOUT = 2.0
 """How long a node waits for the others to answer, or for Redis to confirm a subscription."""
 FIRST_CONNECT_WAIT = 5.0
 CENSUS_CHUNK = 2000
-SERVICE_RESTART = 1012
+SERVICE_RESTART = CloseCode.SERVICE_RESTART
 BUFFER_BYTES = 8 << 20
 BUFFER_FRAMES = 20_000
 

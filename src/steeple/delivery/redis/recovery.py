@@ -25,11 +25,12 @@ from steeple.delivery.redis.frames import RoomFrame
 from steeple.delivery.redis.ordering import Stream, Streams
 from steeple.delivery.redis.retention import Retention
 from steeple.hub import Hub
+from steeple.protocol.close_codes import CloseCode
 from steeple.types import Room
 
 log = logging.getLogger(__name__)
 
-SERVICE_RESTART = 1012
+SERVICE_RESTART = CloseCode.SERVICE_RESTART
 SYNC_CHUNK = 2000
 """Rooms named in one ``sync`` question."""
 SINCE_MARGIN = 2.0

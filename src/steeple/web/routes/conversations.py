@@ -34,7 +34,9 @@ def register(
 
     @router.route("POST", BASE + "/ensure")
     async def ensure(call: Call) -> Any:
-        return await settings.reported(await conversations.ensure(call.principal, call.json, call.address))
+        return await settings.reported(
+            await conversations.ensure(call.principal, call.json, call.address)
+        )
 
     @router.route("GET", BASE + "/messages/:contentType/:contentId", returns_list=True)
     async def pages(call: Call) -> Any:
