@@ -140,7 +140,9 @@ async def test_a_refused_frame_leaves_nothing_stored(
     ann = await sockets()
     await join(http, ann, room, "Ann")
     small = {"churchId": "CH1", "conversationId": room["id"], "content": "fits"}
-    refused = await http.post("/messages/send", json=[small, _oversized(room)])
+    refused = await http.post(
+        "/messages/send", json=[small, _oversized(room)], headers=auth("CH1", "P1")
+    )
     assert refused.status_code == 413, refused.text
     assert await node.store.messages.newest(room["id"], 10) == []  # not even the small one
     stored = await node.store.conversations.get(room["id"])
