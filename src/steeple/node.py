@@ -163,6 +163,7 @@ class Node:
                 settle=self.delivery.spans_nodes,
                 blocked=self.store.blocked_ips.for_room,
                 outage=self.store.outage.absorb,
+                send=self._send_to,
             ),
             clock=clock or Clock(),
             pseudonyms=Pseudonymizer(settings.pseudonym_secret),
@@ -205,6 +206,11 @@ class Node:
 
     async def _publish(self, room: tuple[str, str], action: Action, data: object) -> None:
         await self.ctx.publish(room, action, data)
+
+    async def _send_to(
+        self, room: tuple[str, str], socket_ids: list[str], action: str, data: object
+    ) -> None:
+        await self.ctx.send_to(room, socket_ids, action, data)
 
     async def _socket_gone(self, socket_id: str) -> None:
         await self.services.connections.forget_socket(socket_id)

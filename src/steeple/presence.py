@@ -1,11 +1,13 @@
 """Attendance: who is in a room, sent as one coalesced frame per room per interval.
 
-A burst of N joins to a room costs at most one attendance frame per ``interval``
-(plus one trailing), not N frames each listing up to N viewers. Large rooms wait
-longer between frames (the interval grows with the room's last size, one more
-``interval`` per :data:`VIEWERS_PER_INTERVAL` viewers): a frame to every viewer of a
-5,000-viewer room is the costliest thing a node sends, and a count a few seconds old
-is still right for a room that large.
+A burst of N joins to a room costs a bounded number of attendance frames, not N
+frames each listing up to N viewers. A frame to every viewer of a 5,000-viewer room is
+the costliest thing a node sends, so a room's broadcasts are paced by its size: one
+every ``size / BROADCAST_RATE`` seconds (at least ``interval`` apart), so a room costs
+at most about :data:`BROADCAST_RATE` broadcast frames a second however large it grows.
+During a spike of J joins a second that is ``BROADCAST_RATE / J`` frames per join. A
+count some seconds old is still right for a room that large, and nobody waits for it:
+each joiner gets its own snapshot at once (:mod:`steeple.joiner_snapshot`).
 
 With several nodes (``settle=True``) each node coalesces on its own, so frames from
 two nodes can cross on the way and leave a socket showing the older count. Each node
@@ -14,18 +16,19 @@ intervals: every node's last frame then describes the same final state.
 
 A join also owes the room its ``blockedIp`` list (PROTOCOL.md 4). It rides the same
 coalesced flush: a storm of N single joins sends the list a bounded number of times
-instead of N times to up to N sockets.
+instead of N times to up to N sockets (the joiner itself gets it with its snapshot).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from steeple.protocol.frames import Action
 from steeple.protocol.rooms import ALERTS_ROOM
+from steeple.joiner_snapshot import JoinerSnapshots, SendTo
 from steeple.storage.rows import Row
 from steeple.types import Room
 
@@ -35,7 +38,8 @@ ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
 BlockQuery = Callable[[Room], Awaitable[list[str]]]
 Publish = Callable[[Room, Action, object], Awaitable[None]]
 
-VIEWERS_PER_INTERVAL = 250
+BROADCAST_RATE = 100.0
+"""Attendance frames a second a room's paced broadcasts may cost, whatever its size."""
 
 
 def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
@@ -63,6 +67,8 @@ class Attendance:
         settle: bool = False,
         blocked: BlockQuery | None = None,
         outage: Callable[[BaseException], bool] = lambda exc: False,
+        send: SendTo | None = None,
+        broadcast_rate: float = BROADCAST_RATE,
     ) -> None:
         self._viewers = viewers
         self._outage = outage
@@ -76,6 +82,24 @@ class Attendance:
         self._settle = settle
         self._settling: dict[Room, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rate = broadcast_rate
+        self._snapshots: JoinerSnapshots | None = None
+        if send is not None:
+            self._snapshots = JoinerSnapshots(
+                viewers,
+                send,
+                attendance_data,
+                viewer_limit,
+                blocked=blocked,
+                sized=self._note_size,
+                outage=outage,
+            )
+
+    def welcome(self, joined: Iterable[tuple[Room, str]]) -> None:
+        """Each ``(room, socketId)`` just joined (and is saved): send that socket alone
+        its room's attendance now, whatever the room's pacing. The alerts room has none."""
+        if self._snapshots is not None:
+            self._snapshots.welcome((room, s) for room, s in joined if room[1] != ALERTS_ROOM)
 
     def touch(self, room: Room, joined: bool = False) -> None:
         """Note that the room's membership changed; a frame follows within ``interval``.
@@ -95,8 +119,13 @@ class Attendance:
         self._due[room] = loop.call_later(self._delay(room), self._fire, room)
 
     def _delay(self, room: Room) -> float:
-        size = self._sizes.get(room, 0)
-        return self._interval * max(1.0, size / VIEWERS_PER_INTERVAL)
+        return max(self._interval, self._sizes.get(room, 0) / self._rate)
+
+    def _note_size(self, room: Room, total: int) -> None:
+        if total:
+            self._sizes[room] = total
+        else:
+            self._sizes.pop(room, None)
 
     def _fire(self, room: Room, settling: bool = False) -> None:
         if settling:
@@ -112,9 +141,7 @@ class Attendance:
     async def _send(self, room: Room, settling: bool) -> None:
         try:
             rows, total = await self._viewers(room, self._limit)
-            self._sizes[room] = total
-            if not total:
-                del self._sizes[room]
+            self._note_size(room, total)
             await self._publish(room, Action.ATTENDANCE, attendance_data(room[1], rows, total))
             if room in self._owe_blocks and self._blocked is not None:
                 self._owe_blocks.discard(room)
@@ -128,6 +155,8 @@ class Attendance:
 
     async def drain(self) -> None:
         """Send every pending frame now (used at shutdown and by tests)."""
+        if self._snapshots is not None:
+            await self._snapshots.drain()
         for handle in self._settling.values():
             handle.cancel()
         self._settling.clear()

@@ -159,7 +159,8 @@ class AwsDelivery(Delivery):
             self._enqueue(socket_id, frame.payload)
 
     async def send(self, socket_id: str, frame: Outbound) -> None:
-        """Queue a frame for one connection (the answer to a socket's ``getId``)."""
+        """Queue a frame for one connection (the answer to its ``getId``, a joiner's own
+        attendance)."""
         self._refuse_unchecked(frame, f"connection {socket_id}")
         self._enqueue(socket_id, frame.payload)
 

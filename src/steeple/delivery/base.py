@@ -58,6 +58,14 @@ class Delivery(ABC):
         """Send ``frame`` to every socket of ``room``."""
 
     @abstractmethod
+    async def send(self, socket_id: str, frame: Outbound) -> None:
+        """Send ``frame`` to that one socket, wherever it is held; nothing if it is gone.
+
+        Used for what concerns one socket only (a joiner's own attendance snapshot),
+        so the rest of its rooms never pays for it.
+        """
+
+    @abstractmethod
     async def join(self, room: Room, socket_id: str) -> bool:
         """Make ``socket_id`` a recipient of the room's frames.
 

@@ -17,6 +17,9 @@ class LocalDelivery(Delivery):
     async def publish(self, room: Room, frame: Outbound) -> None:
         self._hub.publish(room, frame)
 
+    async def send(self, socket_id: str, frame: Outbound) -> None:
+        self._hub.send(socket_id, frame)
+
     async def join(self, room: Room, socket_id: str) -> bool:
         return self._hub.join(room, socket_id)
 

@@ -58,6 +58,7 @@ class ConnectionService:
         await self._forget_closed_meanwhile(rows)
         for room in dict.fromkeys(_room(r) for r in rows):
             self._ctx.attendance.touch(room, joined=True)  # ignores the alerts room
+        self._ctx.attendance.welcome((_room(r), r["socketId"]) for r in rows)
         return rows
 
     async def _room_kind(self, room: Room) -> str:

@@ -45,6 +45,14 @@ class Context:
         """Hand an already encoded frame to delivery, after the commit."""
         await self.delivery.publish(room, frame)
 
+    async def send_to(
+        self, room: Room, socket_ids: list[str], action: Action, data: object
+    ) -> None:
+        """One frame of the room, encoded once, to those sockets only (wherever held)."""
+        frame = Outbound.of(room[0], room[1], action, data)
+        for socket_id in socket_ids:
+            await self.delivery.send(socket_id, frame)
+
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run background work that must finish before shutdown completes."""
         task = asyncio.create_task(work)

@@ -14,6 +14,11 @@ cluster on the control channel (:mod:`~steeple.delivery.redis.control`); the hol
 it and answers once Redis has confirmed its subscription, so "membership takes effect
 on return" holds across nodes.
 
+A frame for one socket (:meth:`RedisDelivery.send`, a joiner's own attendance) goes
+to the holder's *direct* channel as ``socketId\n`` + payload: the holder is the node
+that answered the socket's join, remembered for a while; if none is known, every node
+hears it on the cluster's shared direct channel and the holder delivers it.
+
 Nodes watch each other with liveness keys (:mod:`~steeple.delivery.redis.registry`):
 when a node dies, one survivor runs the stale-row sweep, which asks every live node
 which sockets it holds (:meth:`RedisDelivery.live_socket_ids`) and removes the rest.
@@ -69,6 +74,8 @@ REPLY_TIMEOUT = 2.0
 """How long a node waits for the others to answer, or for Redis to confirm a subscription."""
 FIRST_CONNECT_WAIT = 5.0
 CENSUS_CHUNK = 2000
+HOLDERS_KEPT = 20_000
+"""How many sockets of other nodes a node remembers the holder of (for direct frames)."""
 SERVICE_RESTART = CloseCode.SERVICE_RESTART
 BUFFER_BYTES = 8 << 20
 BUFFER_FRAMES = 20_000
@@ -102,6 +109,8 @@ class RedisDelivery(Delivery):
         )
         self._control_channels = set(self._control.channels)
         self._recovery = Recovery(hub, self._streams, self._retention, self._control)
+        self._direct_channels = {self._names.direct(self.node_id), self._names.direct_any}
+        self._holders: dict[str, str] = {}
         self._channels = {self._names.room(room): room for room in hub.rooms()}
         self._peers: set[str] = set()
         self._sweep = sweep
@@ -153,7 +162,7 @@ class RedisDelivery(Delivery):
         """After every (re)connection: subscriptions, liveness, the view of the peers, and
         (in the background) what the peers published while this node heard nothing."""
         since = self._link.down_since or time.time()
-        self._link.subscribe([*self._control.channels, *self._channels])
+        self._link.subscribe([*self._control.channels, *self._direct_channels, *self._channels])
         await self._link.settled(REPLY_TIMEOUT)
         self._redis_started = time.monotonic() - await self._registry.redis_uptime()
         await self._heartbeat()
@@ -179,6 +188,10 @@ class RedisDelivery(Delivery):
                 self._recovery.arrived(room, frame)
         elif channel in self._control_channels:
             self._control.received(channel, data)
+        elif channel in self._direct_channels:
+            cut = data.find(b"\n")
+            if cut > 0:
+                self._hub.send(data[:cut].decode(), Outbound(data[cut + 1 :]))
 
     def _deliver(self, room: Room, payload: bytes) -> None:
         self._hub.publish(room, Outbound(payload))
@@ -192,6 +205,14 @@ class RedisDelivery(Delivery):
             self._channels.pop(channel, None)
             self._streams.forget(room)
             self._link.unsubscribe([channel])
+
+    async def send(self, socket_id: str, frame: Outbound) -> None:
+        if self._hub.send(socket_id, frame):
+            return
+        holder = self._holders.get(socket_id)
+        channel = self._names.direct_any if holder is None else self._names.direct(holder)
+        # Not kept across an outage: the room's own paced frame follows anyway.
+        self._link.publish(channel, socket_id.encode() + b"\n" + frame.payload, while_down=False)
 
     # --- membership ----------------------------------------------------------------------
 
@@ -220,7 +241,7 @@ class RedisDelivery(Delivery):
         request = {"op": op, "room": list(room), "socket": socket_id}
         asked = set(self._peers)
         replies = await self._control.ask(request, asked, _holds)
-        if any(_holds(reply) for reply in replies.values()):
+        if self._found_holder(socket_id, replies):
             return True
         if not self._link.up:
             return False
@@ -231,7 +252,17 @@ class RedisDelivery(Delivery):
         if not self._peers - asked:
             return False
         replies = await self._control.ask(request, self._peers - asked, _holds)
-        return any(_holds(reply) for reply in replies.values())
+        return self._found_holder(socket_id, replies)
+
+    def _found_holder(self, socket_id: str, replies: dict[str, Message]) -> bool:
+        """Whether a node said it holds the socket; if so, remember which."""
+        holder = next((node for node, reply in replies.items() if _holds(reply)), None)
+        if holder is None:
+            return False
+        if len(self._holders) >= HOLDERS_KEPT:
+            del self._holders[next(iter(self._holders))]  # the longest known
+        self._holders[socket_id] = holder
+        return True
 
     async def _answer(self, request: Message) -> Message:
         """Another node's question about the sockets held here."""

@@ -14,6 +14,8 @@ class ClusterNames:
         self.prefix = prefix
         self.control = f"{prefix}:control".encode()
         self.nodes = f"{prefix}:nodes"
+        self.direct_any = f"{prefix}:direct".encode()
+        """Frames for one socket whose node is not known: every node hears them."""
 
     def room(self, room: Room) -> bytes:
         """The channel of a room. Ids never contain ``|`` (they are validated identifiers)."""
@@ -22,6 +24,10 @@ class ClusterNames:
     def inbox(self, node_id: str) -> bytes:
         """The channel on which a node receives replies addressed to it."""
         return f"{self.prefix}:control:{node_id}".encode()
+
+    def direct(self, node_id: str) -> bytes:
+        """The channel of frames for single sockets held by one node."""
+        return f"{self.prefix}:direct:{node_id}".encode()
 
     def alive(self, node_id: str) -> str:
         """A node's liveness key; it expires unless the node keeps refreshing it."""

@@ -1,0 +1,93 @@
+"""A joiner's own attendance: sent to its socket alone, as soon as its join is saved.
+
+The room's attendance broadcast is paced (:mod:`steeple.presence`): in a room of
+thousands a frame to every viewer is the costliest thing a node sends, so it goes out
+seldom. A viewer who has just joined should not wait for it, and need not: it gets an
+``attendance`` frame (the same shape as the room's, PROTOCOL.md 3) and the room's
+``blockedIp`` list, addressed to its socket only, through delivery's single-socket send
+(the socket may be held by another node). A burst of joins costs one frame per joiner,
+not one per viewer of the room.
+
+Joiners of a room share queries: while one snapshot is being read, later joiners wait
+for the next read, which serves them all with one frame encoded once. Each read starts
+after every joiner it serves was committed, so each sees itself listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from steeple.storage.rows import Row
+from steeple.types import Room
+
+log = logging.getLogger(__name__)
+
+ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
+BlockQuery = Callable[[Room], Awaitable[list[str]]]
+SendTo = Callable[[Room, list[str], str, object], Awaitable[None]]
+"""``send(room, socket_ids, action, data)``: one frame of the room, to those sockets only."""
+Attendance = Callable[[str, list[Row], int], dict[str, Any]]
+Sized = Callable[[Room, int], None]
+
+
+class JoinerSnapshots:
+    """Reads and sends each joining socket its room's attendance and block list."""
+
+    def __init__(
+        self,
+        viewers: ViewerQuery,
+        send: SendTo,
+        attendance: Attendance,
+        viewer_limit: int,
+        *,
+        blocked: BlockQuery | None = None,
+        sized: Sized = lambda room, total: None,
+        outage: Callable[[BaseException], bool] = lambda exc: False,
+    ) -> None:
+        self._viewers = viewers
+        self._send = send
+        self._attendance = attendance
+        self._limit = viewer_limit
+        self._blocked = blocked
+        self._sized = sized
+        self._outage = outage
+        self._waiting: dict[Room, list[str]] = {}
+        self._serving: set[Room] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def welcome(self, joined: Iterable[tuple[Room, str]]) -> None:
+        """Each ``(room, socketId)`` gets its snapshot soon; call after the join is saved."""
+        for room, socket_id in joined:
+            self._waiting.setdefault(room, []).append(socket_id)
+            if room not in self._serving:
+                self._serving.add(room)
+                task = asyncio.create_task(self._serve(room))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, room: Room) -> None:
+        """Snapshots of one room until nobody waits; one read per batch of joiners."""
+        try:
+            while socket_ids := self._waiting.pop(room, None):
+                await self._send_snapshot(room, list(dict.fromkeys(socket_ids)))
+        finally:
+            self._serving.discard(room)
+
+    async def _send_snapshot(self, room: Room, socket_ids: list[str]) -> None:
+        try:
+            rows, total = await self._viewers(room, self._limit)
+            self._sized(room, total)
+            await self._send(room, socket_ids, "attendance", self._attendance(room[1], rows, total))
+            if self._blocked is not None:
+                await self._send(room, socket_ids, "blockedIp", await self._blocked(room))
+        except Exception as exc:
+            if not self._outage(exc):  # the room's paced frame still follows
+                log.exception("attendance snapshot for %s failed", room)
+
+    async def drain(self) -> None:
+        """Wait for every snapshot already asked for (shutdown, the end of a Lambda call)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
