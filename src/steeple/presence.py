@@ -7,7 +7,8 @@ every ``size / BROADCAST_RATE`` seconds (at least ``interval`` apart), so a room
 at most about :data:`BROADCAST_RATE` broadcast frames a second however large it grows.
 During a spike of J joins a second that is ``BROADCAST_RATE / J`` frames per join. A
 count some seconds old is still right for a room that large, and nobody waits for it:
-each joiner gets its own snapshot at once (:mod:`steeple.joiner_snapshot`).
+each joiner gets its own snapshot at once (:mod:`steeple.joiner_snapshot`), unless the
+room's frame is due within :data:`JOINER_WAIT` anyway (with a short ``interval``).
 
 With several nodes (``settle=True``) each node coalesces on its own, so frames from
 two nodes can cross on the way and leave a socket showing the older count. Each node
@@ -40,6 +41,8 @@ Publish = Callable[[Room, Action, object], Awaitable[None]]
 
 BROADCAST_RATE = 100.0
 """Attendance frames a second a room's paced broadcasts may cost, whatever its size."""
+JOINER_WAIT = 0.05
+"""How long a joiner may wait for its room's own frame; due later, it gets a snapshot."""
 
 
 def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
@@ -97,9 +100,18 @@ class Attendance:
 
     def welcome(self, joined: Iterable[tuple[Room, str]]) -> None:
         """Each ``(room, socketId)`` just joined (and is saved): send that socket alone
-        its room's attendance now, whatever the room's pacing. The alerts room has none."""
+        its room's attendance now, unless the room's own frame is due within
+        :data:`JOINER_WAIT` anyway. The alerts room has no attendance."""
         if self._snapshots is not None:
-            self._snapshots.welcome((room, s) for room, s in joined if room[1] != ALERTS_ROOM)
+            self._snapshots.welcome(
+                (room, socket_id)
+                for room, socket_id in joined
+                if room[1] != ALERTS_ROOM and not self._due_soon(room)
+            )
+
+    def _due_soon(self, room: Room) -> bool:
+        due = self._due.get(room)
+        return due is not None and due.when() - asyncio.get_running_loop().time() <= JOINER_WAIT
 
     def touch(self, room: Room, joined: bool = False) -> None:
         """Note that the room's membership changed; a frame follows within ``interval``.

@@ -18,7 +18,7 @@ from tests.aws.events import scheduled_event
 from tests.aws.gateway import Gateway
 from tests.aws.management_fake import FakeManagementApi
 from tests.support.nodes import auth
-from tests.support.steps import join, live_room, send, shows
+from tests.support.steps import join, live_room, send, shows, viewers
 
 
 async def _room_viewers(http: httpx.AsyncClient, room: dict[str, Any]) -> list[str]:
@@ -207,6 +207,22 @@ async def test_posts_run_with_bounded_concurrency(
         for socket in viewers:
             await socket.next("message")
     assert fake.max_in_flight == 2
+
+
+async def test_a_joiner_gets_its_own_attendance_posted_to_its_connection_alone(
+    sqlite_url: str, make_gateway: MakeGateway, fake: FakeManagementApi
+) -> None:
+    settings = aws_settings(sqlite_url, fake.base_url, attendance_interval=3600.0)
+    gateway = await make_gateway(settings)
+    async with gateway.client() as http:
+        room = await live_room(http)
+        ann, bob = await gateway.open_socket(), await gateway.open_socket()
+        await join(http, ann, room, "Ann")
+        await join(http, bob, room, "Bob")  # an invocation returns once its posts are made
+    # Each join: the joiner's own snapshot, then the room's frame (an invocation sends
+    # whatever attendance is due before it returns: Lambda does not pace the room).
+    assert [viewers(f) for f in ann.pending("attendance")] == [["Ann"], ["Ann"], ["Ann", "Bob"]]
+    assert [viewers(f) for f in bob.pending("attendance")] == [["Ann", "Bob"], ["Ann", "Bob"]]
 
 
 async def test_the_scheduled_sweep_removes_rows_of_gone_connections(

@@ -177,5 +177,19 @@ async def test_joining_a_socket_nobody_holds_changes_nothing(pair: Pair) -> None
     await receive_once(socket, "still works", "marker")
 
 
+async def test_send_reaches_that_one_socket_only(pair: Pair) -> None:
+    """The actor never asked about these sockets: over Redis it does not know their node."""
+    chosen = await pair.cluster.socket(pair.holder)
+    neighbour = await pair.cluster.socket(pair.holder)
+    for socket in (chosen, neighbour):
+        await pair.delivery.join(ROOM, socket.socket_id)
+    await pair.delivery.send(chosen.socket_id, frame(ROOM, "for you"))
+    await pair.delivery.send("noSuchSock1", frame(ROOM, "for nobody"))
+    await pair.publish(ROOM, "marker")
+    await receive_once(chosen, "for you", "marker")
+    await neighbour.next("message", content_is("marker"))
+    assert neighbour.pending("message") == []
+
+
 async def test_health_reports_ok(pair: Pair) -> None:
     assert pair.delivery.health()["ok"] is True
