@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from steeple.protocol.frames import Action
 from steeple.storage.rows import Row
 from steeple.types import Room
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
 BlockQuery = Callable[[Room], Awaitable[list[str]]]
-SendTo = Callable[[Room, list[str], str, object], Awaitable[None]]
+SendTo = Callable[[Room, list[str], Action, object], Awaitable[None]]
 """``send(room, socket_ids, action, data)``: one frame of the room, to those sockets only."""
 Attendance = Callable[[str, list[Row], int], dict[str, Any]]
 Sized = Callable[[Room, int], None]
@@ -80,9 +81,11 @@ class JoinerSnapshots:
         try:
             rows, total = await self._viewers(room, self._limit)
             self._sized(room, total)
-            await self._send(room, socket_ids, "attendance", self._attendance(room[1], rows, total))
+            await self._send(
+                room, socket_ids, Action.ATTENDANCE, self._attendance(room[1], rows, total)
+            )
             if self._blocked is not None:
-                await self._send(room, socket_ids, "blockedIp", await self._blocked(room))
+                await self._send(room, socket_ids, Action.BLOCKED_IP, await self._blocked(room))
         except Exception as exc:
             if not self._outage(exc):  # the room's paced frame still follows
                 log.exception("attendance snapshot for %s failed", room)

@@ -208,7 +208,7 @@ class Node:
         await self.ctx.publish(room, action, data)
 
     async def _send_to(
-        self, room: tuple[str, str], socket_ids: list[str], action: str, data: object
+        self, room: tuple[str, str], socket_ids: list[str], action: Action, data: object
     ) -> None:
         await self.ctx.send_to(room, socket_ids, action, data)
 

@@ -27,9 +27,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from steeple.joiner_snapshot import JoinerSnapshots, SendTo
 from steeple.protocol.frames import Action
 from steeple.protocol.rooms import ALERTS_ROOM
-from steeple.joiner_snapshot import JoinerSnapshots, SendTo
 from steeple.storage.rows import Row
 from steeple.types import Room
 
