@@ -14,6 +14,7 @@ from steeple.node import Node
 from steeple.push.vapid import VapidKeys
 from tests.push.expo_ca import CertificateFiles as Certificates
 from tests.push.expo_ca import make_certificates
+from tests.push.fake_expo import FakeExpo
 from tests.push.fake_web_push import FakeWebPush
 from tests.push.helpers import push_settings, running
 from tests.support.clocks import DrivenClock
@@ -23,6 +24,15 @@ from tests.support.wsclient import TestSocket
 @pytest.fixture
 def certificates(tmp_path: Path) -> Certificates:
     return make_certificates(tmp_path)
+
+
+@pytest.fixture
+async def expo(certificates: Certificates) -> AsyncIterator[FakeExpo]:
+    """A fake Expo push service over TLS."""
+    service = FakeExpo(certificates)
+    await service.start()
+    yield service
+    await service.stop()
 
 
 @pytest.fixture

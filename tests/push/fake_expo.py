@@ -19,7 +19,6 @@ when the client accepts gzip.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import re
 import uuid
@@ -28,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.push.expo_ca import CertificateFiles
+from tests.push.tls_server import TlsServer
 
 SEND_PATH = "/--/api/v2/push/send"
 RECEIPTS_PATH = "/--/api/v2/push/getReceipts"
@@ -104,8 +103,7 @@ class FakeExpo:
         self.ticket_tokens: dict[str, str] = {}
         """ticket id -> the token it was issued for."""
         self._answers: dict[str, deque[Answer]] = {SEND_PATH: deque(), RECEIPTS_PATH: deque()}
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tls: TlsServer | None = None
         self.port = 0
 
     @property
@@ -216,32 +214,12 @@ class FakeExpo:
                 Route(RECEIPTS_PATH, self._get_receipts, methods=["POST"]),
             ]
         )
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            ssl_certfile=str(self._certificates.cert_file),
-            ssl_keyfile=str(self._certificates.key_file),
-            timeout_graceful_shutdown=1,
-        )
-        config.load()
-        server = uvicorn.Server(config)
-        server.lifespan = config.lifespan_class(config)
-        sock = config.bind_socket()
-        sock.set_inheritable(False)
-        await server.startup(sockets=[sock])
-        self.port = int(sock.getsockname()[1])
-        self._server = server
-        self._task = asyncio.create_task(server.main_loop())
+        self._tls = TlsServer(app, self._certificates)
+        self.port = await self._tls.start()
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            await self._server.shutdown()
+        if self._tls is not None:
+            await self._tls.stop()
 
 
 def _json(raw: bytes, headers: dict[str, str]) -> Any:

@@ -21,7 +21,6 @@ import asyncio
 import binascii
 import re
 import secrets
-import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from typing import Any
 
 import jwt
 import orjson
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,6 +37,7 @@ from starlette.routing import Route
 from steeple.push.vapid import b64url_decode
 from tests.push.browser import BrowserKeys
 from tests.push.expo_ca import CertificateFiles as Certificates
+from tests.push.tls_server import TlsServer
 
 TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_EXP = 24 * 3600
@@ -80,9 +79,7 @@ class FakeWebPush:
         self.hanging = 0
         self._arrived = asyncio.Condition()
         self._released = asyncio.Event()
-        self._server: uvicorn.Server | None = None
-        self._socket: socket.socket | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tls: TlsServer | None = None
         self.port = 0
 
     @property
@@ -153,26 +150,8 @@ class FakeWebPush:
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/push/{name}", self._push, methods=["POST"])])
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            ssl_certfile=str(self._certificates.cert_file),
-            ssl_keyfile=str(self._certificates.key_file),
-            timeout_graceful_shutdown=1,
-        )
-        config.load()
-        server = uvicorn.Server(config)
-        server.lifespan = config.lifespan_class(config)
-        sock = config.bind_socket()
-        sock.set_inheritable(False)
-        await server.startup(sockets=[sock])
-        self.port = int(sock.getsockname()[1])
-        self._server, self._socket = server, sock
-        self._task = asyncio.create_task(server.main_loop())
+        self._tls = TlsServer(app, self._certificates)
+        self.port = await self._tls.start()
 
     def release(self) -> None:
         """Let hung requests answer (503)."""
@@ -180,10 +159,8 @@ class FakeWebPush:
 
     async def stop(self) -> None:
         self.release()
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            await self._server.shutdown(sockets=[self._socket] if self._socket else None)
+        if self._tls is not None:
+            await self._tls.stop()
 
 
 def _check_vapid(authorization: str, subscriber: Subscriber, origin: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from steeple.push.expo import (
 )
 from steeple.push.message import PushMessage, PushOutcome
 from steeple.settings import Settings
-from tests.push.expo_ca import CertificateFiles, make_certificates
+from tests.push.expo_ca import CertificateFiles
 from tests.push.fake_expo import RECEIPTS_PATH, SEND_PATH, FakeExpo
 
 ACCESS_TOKEN = "expo-access-token-0123456789"
@@ -44,19 +43,6 @@ def message(n: int = 0, *, urgent: bool = False) -> PushMessage:
 
 def token(n: int | str) -> str:
     return f"ExponentPushToken[dev-{n}]"
-
-
-@pytest.fixture
-def certificates(tmp_path: Path) -> CertificateFiles:
-    return make_certificates(tmp_path)
-
-
-@pytest.fixture
-async def expo(certificates: CertificateFiles) -> AsyncIterator[FakeExpo]:
-    service = FakeExpo(certificates)
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.fixture

@@ -21,14 +21,6 @@ PHONE = "ExponentPushToken[phone-of-p2]"
 
 
 @pytest.fixture
-async def expo(certificates: CertificateFiles) -> AsyncIterator[FakeExpo]:
-    service = FakeExpo(certificates)
-    await service.start()
-    yield service
-    await service.stop()
-
-
-@pytest.fixture
 async def expo_node(
     sqlite_url: str, certificates: CertificateFiles, clock: DrivenClock, expo: FakeExpo
 ) -> AsyncIterator[Node]:

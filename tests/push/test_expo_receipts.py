@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from steeple.push.expo import ExpoPush, ExpoTicket
 from steeple.push.expo_receipts import ExpoReceipts
 from steeple.push.message import PushMessage, PushOutcome
-from tests.push.expo_ca import CertificateFiles, make_certificates
+from tests.push.expo_ca import CertificateFiles
 from tests.push.fake_expo import RECEIPTS_PATH, FakeExpo
 
 SENT = datetime(2026, 12, 6, 9, 30)
@@ -22,19 +21,6 @@ HOST = "127.0.0.1"
 
 def token(name: str) -> str:
     return f"ExponentPushToken[{name}]"
-
-
-@pytest.fixture
-def certificates(tmp_path: Path) -> CertificateFiles:
-    return make_certificates(tmp_path)
-
-
-@pytest.fixture
-async def expo(certificates: CertificateFiles) -> AsyncIterator[FakeExpo]:
-    service = FakeExpo(certificates)
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.fixture
