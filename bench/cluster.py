@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -37,7 +35,6 @@ import uvloop
 from fanout import (
     CHURCH_ID,
     CONTENT_SIZE,
-    RESULTS_DIR,
     SERVICE_ID,
     STAMP_DIGITS,
     STEEPLE_BIN,
@@ -54,6 +51,7 @@ from fanout import (
     wait_quiet,
 )
 from fanout import wait_healthy as wait_for_health
+from result_files import write_result_file
 
 POSTGRES_ADMIN = os.environ.get(
     "STEEPLE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -367,21 +365,7 @@ def table(runs: list[ClusterRun]) -> str:
 
 
 def write_results(runs: list[ClusterRun], args: argparse.Namespace) -> Path:
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"cluster-{stamp}.json"
-    document = {
-        "timestamp": stamp,
-        "args": vars(args),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "runs": [asdict(r) for r in runs],
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
+    return write_result_file("cluster", {"args": vars(args), "runs": [asdict(r) for r in runs]})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,12 +31,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,7 +48,6 @@ from fanout import (
     CHURCH_ID,
     CONTENT_TAG,
     MESSAGE_TAG,
-    RESULTS_DIR,
     SERVICE_ID,
     SOCKET_ID_TAG,
     STAMP_DIGITS,
@@ -64,6 +60,7 @@ from fanout import (
     stop_server,
 )
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from result_files import write_result_file
 
 from cluster import create_database, drop_database, join_through_next_node, migrate, start_node
 from cluster import wait_healthy as wait_node_healthy
@@ -441,22 +438,7 @@ def table(runs: list[BlipRun]) -> str:
 
 
 def write_results(runs: list[BlipRun], args: argparse.Namespace) -> Path:
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"faults-{stamp}.json"
-    document = {
-        "timestamp": stamp,
-        "args": vars(args),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "host": socket.gethostname(),
-        },
-        "runs": [asdict(r) for r in runs],
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
+    return write_result_file("faults", {"args": vars(args), "runs": [asdict(r) for r in runs]})
 
 
 def main(argv: list[str] | None = None) -> int:
