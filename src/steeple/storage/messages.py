@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -13,6 +15,7 @@ from sqlalchemy.sql.selectable import Select
 from steeple.storage.rows import Row, as_row, as_rows
 from steeple.storage.schema import HISTORY_INDEX, conversations, message_reactions
 from steeple.storage.schema import messages as t
+from steeple.storage.transactions import Transactions
 
 _ORDER = (t.c.timeSent, t.c.id)
 SUBSCRIPTION = "subscription"
@@ -21,15 +24,14 @@ SUBSCRIPTION_OFF = "off"
 
 
 class MessageRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, transactions: Transactions) -> None:
         self._engine = engine
+        self._transactions = transactions
 
     async def add(self, rows: list[Row]) -> None:
-        """Store new messages and bump postCount/firstPostId/lastPostId of each conversation."""
-        async with self._engine.begin() as db:
-            await db.execute(t.insert(), rows)
-            for conversation_id, (count, first, last) in _posts_per_conversation(rows).items():
-                await db.execute(_stats_after_posts(conversation_id, count, first, last))
+        """Store new messages and bump postCount/firstPostId/lastPostId of each conversation,
+        in one transaction (one round trip to SQLite's writer thread)."""
+        await self._transactions.run(partial(_write_posts, rows))
 
     async def edit(self, message_id: str, content: str, displayName: str, when: object) -> None:
         async with self._engine.begin() as db:
@@ -150,6 +152,12 @@ def _stored_after(cursor: Row) -> ColumnElement[bool]:
 def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]
     order = [c.desc() for c in _ORDER] if newest else list(_ORDER)
     return select(t.c.id).where(t.c.conversationId == conversation_id).order_by(*order).limit(1)
+
+
+def _write_posts(rows: list[Row], db: Connection) -> None:
+    db.execute(t.insert(), rows)
+    for conversation_id, (count, first, last) in _posts_per_conversation(rows).items():
+        db.execute(_stats_after_posts(conversation_id, count, first, last))
 
 
 def _posts_per_conversation(rows: list[Row]) -> dict[str, tuple[int, str, str]]:

@@ -20,15 +20,17 @@ from steeple.storage.preferences import PreferenceRepository
 from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
 from steeple.storage.room_settings import RoomSettingsRepository
+from steeple.storage.transactions import Transactions
 
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.transactions = Transactions(engine)
         self.connections = ConnectionRepository(engine)
         self.new_connections = GroupCommit(self.connections.replace)
         self.conversations = ConversationRepository(engine)
-        self.messages = MessageRepository(engine)
+        self.messages = MessageRepository(engine, self.transactions)
         self.new_messages = GroupCommit(self.messages.add)
         self.blocked_ips = BlockedIpRepository(engine)
         self.private_messages = PrivateMessageRepository(engine)
@@ -58,4 +60,5 @@ class Store:
 
     async def close(self) -> None:
         await self.outage.close()
+        await self.transactions.close()
         await self.engine.dispose()
