@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.blocked_ips import BlockedIpRepository
@@ -21,12 +21,15 @@ from steeple.storage.private_messages import PrivateMessageRepository
 from steeple.storage.reactions import ReactionRepository
 from steeple.storage.room_settings import RoomSettingsRepository
 from steeple.storage.transactions import Transactions
+from steeple.storage.wal_checkpoints import WalCheckpoints
 
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.transactions = Transactions(engine)
+        self.checkpoints = WalCheckpoints(engine)
+        event.listen(engine.sync_engine, "commit", lambda _db: self.checkpoints.committed())
+        self.transactions = Transactions(engine, self.checkpoints.committed)
         self.connections = ConnectionRepository(engine)
         self.new_connections = GroupCommit(self.connections.replace)
         self.conversations = ConversationRepository(engine)
@@ -61,4 +64,5 @@ class Store:
     async def close(self) -> None:
         await self.outage.close()
         await self.transactions.close()
+        await self.checkpoints.close()
         await self.engine.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.engine import sqlite_pragmas
+from steeple.storage.wal_checkpoints import is_sqlite_file
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -33,9 +34,10 @@ Work = Callable[[Connection], T]
 class Transactions:
     """Runs ``work(connection)`` inside one transaction, committed when it returns."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None]) -> None:
         self._engine = engine
-        self._writer = _SqliteWriter(engine.url) if _is_sqlite_file(engine.url) else None
+        self._on_commit = on_commit
+        self._writer = _SqliteWriter(engine.url) if is_sqlite_file(engine.url) else None
 
     @property
     def threaded(self) -> bool:
@@ -43,10 +45,12 @@ class Transactions:
         return self._writer is not None
 
     async def run(self, work: Work[T]) -> T:
-        if self._writer is not None:
-            return await self._writer.run(work)
-        async with self._engine.begin() as db:
-            return await db.run_sync(work)
+        if self._writer is None:
+            async with self._engine.begin() as db:
+                return await db.run_sync(work)
+        done = await self._writer.run(work)
+        self._on_commit()  # the async engine's commits are noted by its commit event
+        return done
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -78,9 +82,3 @@ class _SqliteWriter:
         # The connection was made in the writer's thread: closed there too.
         await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
         self._thread.shutdown(wait=True)
-
-
-def _is_sqlite_file(url: URL) -> bool:
-    database = url.database or ""
-    in_memory = database in ("", ":memory:") or "mode=memory" in str(url.query)
-    return url.get_backend_name() == "sqlite" and not in_memory
