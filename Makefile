@@ -39,16 +39,19 @@ ifdef QUICK
 FANOUT_ARGS ?= --sockets 1000 --paced-seconds 5
 JOINS_ARGS ?= --viewers 1000
 SPIKE_ARGS ?= --viewers 1000 --seconds 20
+POST_COST_ARGS ?= --posts 300
 else
 FANOUT_ARGS ?= --sockets 1000,5000
 JOINS_ARGS ?= --viewers 1000,5000
 SPIKE_ARGS ?= --viewers 5000 --seconds 60
+POST_COST_ARGS ?= --posts 1000
 endif
 
 bench: $(STAMP)
 	$(PY) bench/fanout.py $(FANOUT_ARGS)
 	$(PY) bench/joins.py $(JOINS_ARGS)
 	$(PY) bench/spike.py $(SPIKE_ARGS)
+	$(PY) bench/post_cost.py $(POST_COST_ARGS)
 
 services:
 	sh scripts/ensure-services.sh

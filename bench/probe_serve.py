@@ -6,16 +6,18 @@ Started by ``bench/fanout.py --probe``. SIGUSR2 clears the probes, SIGUSR1 write
 they saw since to ``STEEPLE_PROBE_OUT`` (JSON): the duration of every garbage-collector
 pass by generation, event-loop lag (a 5 ms timer's lateness), and per message post the
 time spent in each step of the post path (the whole ``POST /messages/send`` handler, the
-group commit wait, the commit itself (its SQL, each statement a hop to aiosqlite's
-thread), the write of the frames to the sockets), each with the start time, so a slow
-post can be matched against a collector pass or a lag spike.
+group commit wait, the commit itself (on SQLite one round trip to the writer thread of
+``storage/transactions.py``), the write of the frames to the sockets), each with the
+start time, so a slow post can be matched against a collector pass or a lag spike.
 
 Switches (A/B experiments; none changes Steeple's code):
 
 * ``STEEPLE_PROBE_GC``: ``freeze`` (``gc.freeze()`` every ``STEEPLE_PROBE_FREEZE_S``
   seconds, default 2: the long-lived socket objects leave the collector's view),
   ``threshold:<g0>,<g1>,<g2>`` (``gc.set_threshold``), ``off`` (``gc.disable()``).
-* ``STEEPLE_PROBE_WAL_AUTOCHECKPOINT``: SQLite's ``wal_autocheckpoint`` pages (0: never).
+* ``STEEPLE_PROBE_WAL_AUTOCHECKPOINT``: SQLite's ``wal_autocheckpoint`` pages (Steeple
+  sets 0 and checkpoints in the background; 1000, SQLite's default, checkpoints inside
+  the commit that crosses 1,000 pages, as before).
 * ``STEEPLE_PROBE_PING_INTERVAL``: seconds between heartbeats (``Settings.ping_interval``).
 * ``STEEPLE_PROBE_PROFILE=1``: cProfile between SIGUSR2 and SIGUSR1, written beside the
   JSON as ``<out>.prof``.
@@ -135,7 +137,8 @@ def timed_function(probes: Probes, name: str, method: Callable[..., Any]) -> Cal
 
 
 def checkpoints(probes: Probes, method: Callable[..., Any]) -> Callable[..., Any]:
-    """A commit during which the database file changed ran a WAL checkpoint."""
+    """A commit during which the database file changed: it ran a WAL checkpoint (with
+    SQLite's automatic checkpoints) or overlapped a background one (Steeple's)."""
     database = os.environ.get("STEEPLE_PROBE_DB", "")
 
     def mtime() -> int:
