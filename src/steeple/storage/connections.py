@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.storage.rows import Row, as_rows
 from steeple.storage.schema import connections as t
+from steeple.storage.transactions import Transactions
 from steeple.types import Room
 
 
 class ConnectionRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, transactions: Transactions) -> None:
         self._engine = engine
+        self._transactions = transactions
 
     async def replace(self, rows: list[Row]) -> None:
-        """Insert rows, each replacing any row with the same (church, room, socket)."""
+        """Insert rows, each replacing any row with the same (church, room, socket), in one
+        transaction (one round trip to SQLite's writer thread)."""
         # The last of several rows for one (church, room, socket) wins, as if in turn.
         rows = list({(r["churchId"], r["conversationId"], r["socketId"]): r for r in rows}.values())
-        if not rows:
-            return
-        async with self._engine.begin() as db:
-            for row in rows:
-                await db.execute(delete(t).where(_same_socket_in_room(row)))
-            await db.execute(t.insert(), rows)
+        if rows:
+            await self._transactions.run(partial(_replace, rows))
 
     async def in_room(self, room: Room) -> list[Row]:
         church_id, conversation_id = room
@@ -138,3 +139,9 @@ def _same_socket_in_room(row: Row) -> ColumnElement[bool]:
         t.c.conversationId == row["conversationId"],
         t.c.socketId == row["socketId"],
     )
+
+
+def _replace(rows: list[Row], db: Connection) -> None:
+    for row in rows:
+        db.execute(delete(t).where(_same_socket_in_room(row)))
+    db.execute(t.insert(), rows)

@@ -30,7 +30,7 @@ class Store:
         self.checkpoints = WalCheckpoints(engine)
         event.listen(engine.sync_engine, "commit", lambda _db: self.checkpoints.committed())
         self.transactions = Transactions(engine, self.checkpoints.committed)
-        self.connections = ConnectionRepository(engine)
+        self.connections = ConnectionRepository(engine, self.transactions)
         self.new_connections = GroupCommit(self.connections.replace)
         self.conversations = ConversationRepository(engine)
         self.messages = MessageRepository(engine, self.transactions)
