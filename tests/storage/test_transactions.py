@@ -39,3 +39,21 @@ async def test_work_sees_its_own_writes_and_returns_a_value(store: Store) -> Non
 
     assert await store.transactions.run(insert_and_count) == 1
     assert await store.messages.get(post["id"]) is not None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite://",
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite+aiosqlite:///file::memory:?cache=shared&uri=true",
+    ],
+)
+async def test_an_in_memory_database_keeps_its_one_connection(url: str) -> None:
+    """A second connection to an in-memory database would open another, empty one."""
+    opened = Store.open(url)
+    try:
+        assert not opened.transactions.threaded
+        assert not opened.checkpoints.enabled
+    finally:
+        await opened.close()

@@ -78,10 +78,11 @@ class WalCheckpoints:
         """Return once a background checkpoint has copied every commit noted so far."""
         if self._task is None:
             return
-        if self._commits and not self._running:
-            self._due.set()
         async with self._ran:
-            await self._ran.wait_for(lambda: not self._commits and not self._running)
+            while self._commits or self._running:
+                if not self._running:
+                    self._due.set()
+                await self._ran.wait()
 
     async def _run(self) -> None:
         while True:
@@ -124,5 +125,5 @@ class WalCheckpoints:
 def is_sqlite_file(url: URL) -> bool:
     """A SQLite database in a file (an in-memory one lives inside one connection)."""
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or "mode=memory" in str(url.query)
+    in_memory = database == "" or ":memory:" in database or url.query.get("mode") == "memory"
     return url.get_backend_name() == "sqlite" and not in_memory
