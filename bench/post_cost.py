@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.fanout import HttpClient, free_port  # noqa: E402
+from bench.fanout import BENCH_LIMITS, HttpClient, free_port  # noqa: E402
 from bench.proc_cpu import tree_cpu_s  # noqa: E402
 
 from steeple.node import Node  # noqa: E402
@@ -51,7 +51,9 @@ CHURCH = "benchChurch"
 SERVICE = "benchSvc001"
 WARM_UP = 20
 ENV = {"JWT_SECRET": "bench-secret-0123456789abcdef0123456789",
-       "ENCRYPTION_KEY": "0123456789abcdef0123456789abcdef"}  # fmt: skip
+       "ENCRYPTION_KEY": "0123456789abcdef0123456789abcdef",
+       **BENCH_LIMITS}  # fmt: skip
+"""Rate limits on (each post pays for its check) but too high to refuse one address."""
 
 
 class CountingLoop(uvloop.Loop):  # type: ignore[misc]
