@@ -76,19 +76,21 @@ async def test_background_checkpoints_keep_the_log_bounded(sqlite_store: Store) 
 async def test_a_restarted_node_sees_every_message_and_no_log_is_left(sqlite_url: str) -> None:
     first = Node(node_settings(sqlite_url))
     await first.start()
-    async with httpx.AsyncClient(base_url=first.http_url + "/messaging", timeout=10) as http:
-        room = (await http.get("/conversations/current/CH1/streamingLive/svc1")).json()["id"]
-        for n in range(150):
-            body = [{"churchId": "CH1", "conversationId": room, "content": f"m{n}"}]
-            assert (await http.post("/messages/send", json=body)).status_code == 200
-    await first.stop()
+    try:
+        async with httpx.AsyncClient(base_url=first.http_url + "/messaging", timeout=10) as http:
+            room = (await http.get("/conversations/current/CH1/streamingLive/svc1")).json()
+        posts = [message(room, at(n), content=f"m{n}") for n in range(150)]
+        for post in posts:  # one commit each, through the node's store
+            await first.store.new_messages.add([post])
+    finally:
+        await first.stop()
     assert wal_size(sqlite_url) == 0
 
     second = Node(node_settings(sqlite_url))
     await second.start()
     try:
-        stored = await second.store.messages.in_conversation(room)
-        saved = await second.store.conversations.get(room)
+        stored = await second.store.messages.in_conversation(room["id"])
+        saved = await second.store.conversations.get(room["id"])
     finally:
         await second.stop()
     assert [m["content"] for m in stored] == [f"m{n}" for n in range(150)]
