@@ -39,6 +39,8 @@ class FakeManagementApi:
         self.unsigned = 0
         self.attempts: dict[str, int] = {}
         self.max_in_flight = 0
+        self.counting: bytes = b""
+        """Only posts whose body holds these bytes count towards ``max_in_flight``."""
         self._live: set[str] = set()
         self._posted: dict[str, list[bytes]] = {}
         self._in_flight = 0
@@ -115,7 +117,10 @@ class FakeManagementApi:
     # --- request handling ------------------------------------------------------------
 
     @contextmanager
-    def _counted(self) -> Iterator[None]:
+    def _counted(self, body: bytes) -> Iterator[None]:
+        if self.counting not in body:
+            yield
+            return
         with self._changed:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -135,7 +140,7 @@ class FakeManagementApi:
         with self._changed:
             if method == "POST":
                 self.attempts[connection_id] = self.attempts.get(connection_id, 0) + 1
-        with self._counted():
+        with self._counted(body):
             if method == "POST" and self.holding:
                 self._take_ticket()
             if connection_id in self.slow:
