@@ -17,6 +17,8 @@ from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
+from steeple.settings import Settings
+from tests.aws.conftest import aws_settings
 from tests.aws.gateway import Connections
 from tests.e2e.test_live_chat import test_two_viewers_see_each_others_message_exactly_once
 
@@ -75,6 +77,14 @@ def management() -> Iterator[Connections]:
     moto = MotoConnections().start()
     yield moto
     moto.stop()
+
+
+@pytest.fixture
+def settings(sqlite_url: str, management: Connections) -> Settings:
+    """moto answers its first calls slowly (it builds its backends on demand): a
+    PostToConnection timed out at 0.5 s loses the frame, so moto gets 5 s."""
+    endpoint = getattr(management, "base_url", "")
+    return aws_settings(sqlite_url, endpoint, getattr(management, "stage", ""), aws_timeout=5.0)
 
 
 __all__ = ["test_two_viewers_see_each_others_message_exactly_once"]
