@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.schema import room_settings as t
@@ -36,7 +36,20 @@ class RoomSettingsRepository:
                 if (await db.execute(update(t).where(same).values(**values))).rowcount:
                     return
                 await db.execute(t.insert().values(conversationId=conversation_id, **values))
-        except IntegrityError:
-            # Two hosts created the row at once: the other insert won, so update it.
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not _deadlock(exc):
+                raise
+            # Two hosts created the row at once: the other insert won (or InnoDB chose
+            # this transaction as a deadlock's victim on the gap both were inserting into),
+            # so update the row that is there now.
             async with self._engine.begin() as db:
                 await db.execute(update(t).where(same).values(**values))
+
+
+MYSQL_DEADLOCK = 1213
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    """MySQL/MariaDB's "Deadlock found when trying to get lock" (error 1213)."""
+    args: tuple[object, ...] = tuple(getattr(exc.orig, "args", ()))
+    return bool(args) and args[0] == MYSQL_DEADLOCK
