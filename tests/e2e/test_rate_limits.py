@@ -145,6 +145,14 @@ async def refused(node: Node, limit: str, room_kind: str) -> float:
     return 0.0
 
 
+def from_address(node: Node, address: str) -> httpx.AsyncClient:
+    """An HTTP client of the node whose requests leave from ``address`` (any of 127/8)."""
+    return httpx.AsyncClient(
+        base_url=node.http_url + "/messaging",
+        transport=httpx.AsyncHTTPTransport(local_address=address),
+    )
+
+
 # --- posting ---------------------------------------------------------------------------
 
 
@@ -152,14 +160,8 @@ async def test_a_flood_from_one_address_is_held_while_another_address_still_post
     start: Start, clock: DrivenClock
 ) -> None:
     node = await start(post_address=Rate(1, 3))
-    flood = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2"),
-    )
-    other = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3"),
-    )
+    flood = from_address(node, "127.0.0.2")
+    other = from_address(node, "127.0.0.3")
     async with flood, other:
         room = await live_room(flood)
         for n in range(3):
@@ -200,13 +202,7 @@ async def test_a_room_is_limited_across_addresses_and_its_hosts_are_exempt(
     start: Start, clock: DrivenClock
 ) -> None:
     node = await start(post_room=Rate(1, 4), post_person=Rate(10, 10))
-    clients = [
-        httpx.AsyncClient(
-            base_url=node.http_url + "/messaging",
-            transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{n}"),
-        )
-        for n in range(2, 7)
-    ]
+    clients = [from_address(node, f"127.0.0.{n}") for n in range(2, 7)]
     try:
         room = await live_room(clients[0])
         for n, http in enumerate(clients[:4]):
@@ -281,14 +277,8 @@ async def test_joins_are_counted_per_row_and_limited_per_address(
     start: Start, clock: DrivenClock
 ) -> None:
     node = await start(join_address=Rate(1, 3))
-    flood = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2"),
-    )
-    other = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3"),
-    )
+    flood = from_address(node, "127.0.0.2")
+    other = from_address(node, "127.0.0.3")
     async with flood, other:
         room = await live_room(flood)
         opened = [await TestSocket.connect(node.socket_url) for _ in range(5)]
@@ -342,13 +332,7 @@ async def test_a_signed_in_batch_larger_than_the_burst_is_a_400(start: Start) ->
 
 async def test_a_room_limits_joins_from_every_address(start: Start, clock: DrivenClock) -> None:
     node = await start(join_room=Rate(1, 2))
-    clients = [
-        httpx.AsyncClient(
-            base_url=node.http_url + "/messaging",
-            transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{n}"),
-        )
-        for n in (2, 3, 4)
-    ]
+    clients = [from_address(node, f"127.0.0.{n}") for n in (2, 3, 4)]
     opened = [await TestSocket.connect(node.socket_url) for _ in range(3)]
     try:
         room = await live_room(clients[0])
@@ -371,14 +355,8 @@ async def test_lazy_room_creation_is_limited_per_address_across_invented_churche
     start: Start, clock: DrivenClock
 ) -> None:
     node = await start(create_address=Rate(0.1, 3))
-    troll = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2"),
-    )
-    viewer = httpx.AsyncClient(
-        base_url=node.http_url + "/messaging",
-        transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3"),
-    )
+    troll = from_address(node, "127.0.0.2")
+    viewer = from_address(node, "127.0.0.3")
     async with troll, viewer:
         for n in range(3):
             response = await troll.get(f"/conversations/current/FAKE{n}/streamingLive/s")
