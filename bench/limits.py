@@ -11,9 +11,12 @@ Two parts, each repeated ``--runs`` times (min / median / max printed):
   viewer socket sits in a live room while a poster on 127.0.0.3 posts 4 messages a
   second (stamped with their send time, so the socket measures latency). Then a
   script on 127.0.0.2 floods ``/messages/send`` at ``--flood-rate`` anonymous posts
-  a second (pipelined keep-alive requests). Reported: the latency p50/p99 without
-  and with the flood, the flood's answered rate and statuses, and the server's CPU
-  (utime+stime from ``/proc/<pid>/stat``) per second of each phase.
+  a second (pipelined keep-alive requests, a closed connection opened again at once).
+  With the flood hold on (the default) the address is held at the listener after its
+  refusals; ``--no-hold`` answers every request, to show what the hold saves.
+  Reported: the latency p50/p99 without and with the flood, the flood's answered rate
+  and statuses, and the server's CPU (utime+stime from ``/proc/<pid>/stat``) per second
+  of each phase.
 
     python bench/limits.py --runs 3
 
@@ -286,29 +289,42 @@ async def flood_connection(
     stop: asyncio.Event,
     statuses: Counter[int],
 ) -> None:
-    """Pipelined keep-alive requests from 127.0.0.2, ``batch`` at a time, paced to ``rate``."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+    """Pipelined keep-alive requests from 127.0.0.2, ``batch`` at a time, paced to
+    ``rate``; a closed connection is opened again at once, as a script would.
+    ``statuses[-1]`` counts closed connections, ``statuses[-2]`` connects that did not
+    complete within a second (a held address's SYNs are dropped)."""
     interval = batch / rate
     next_at = time.monotonic()
-    try:
-        while not stop.is_set():
-            writer.write(request * batch)
-            for _ in range(batch):
-                head = await reader.readuntil(b"\r\n\r\n")
-                statuses[int(head[9:12])] += 1
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
-            next_at += interval
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-    except (ConnectionError, asyncio.IncompleteReadError):
-        statuses[-1] += 1
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
+    while not stop.is_set():
+        try:
+            opened = asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+            reader, writer = await asyncio.wait_for(opened, 1.0)
+        except (TimeoutError, OSError):
+            statuses[-2] += 1
+            continue
+        try:
+            while not stop.is_set():
+                writer.write(request * batch)
+                for _ in range(batch):
+                    await read_answer(reader, statuses)
+                next_at = max(next_at + interval, time.monotonic() - 1.0)
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            statuses[-1] += 1
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+async def read_answer(reader: asyncio.StreamReader, statuses: Counter[int]) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    statuses[int(head[9:12])] += 1
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
 
 
 def flood_request(kind: str, port: int, body: bytes) -> bytes:
@@ -356,7 +372,7 @@ async def phase(
 
 
 async def flood_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    server = Server(tmp, {}, args.server_core)
+    server = Server(tmp, {"FLOOD_HOLD_SECONDS": "0"} if args.no_hold else {}, args.server_core)
     try:
         await server.healthy()
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
@@ -395,6 +411,8 @@ async def flood_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             "flood_200": statuses[200],
             "flood_429": statuses[429],
             "flood_404": statuses[404],
+            "flood_closed": statuses[-1],
+            "flood_unconnected": statuses[-2],
             "legit_refused": quiet["legit_refused"] + loud["legit_refused"],
             "samples": quiet["samples"] + loud["samples"],
         }
@@ -406,7 +424,7 @@ async def flood_part(args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"== flood: {args.flood_rate:.0f} anonymous posts/s offered from 127.0.0.2 "
         f"({args.connections} keep-alive connections, {args.batch} pipelined), "
-        f"{args.seconds:.0f} s per phase =="
+        f"{args.seconds:.0f} s per phase, flood hold {'off' if args.no_hold else 'on'} =="
     )
     runs = [await flood_run(args, tmp) for _ in range(args.runs)]
     for n, run in enumerate(runs, 1):
@@ -414,7 +432,9 @@ async def flood_part(args: argparse.Namespace, tmp: Path) -> None:
             f"run {n} ({args.flood}): server CPU {run['quiet_cpu']:.0f}% of a core without "
             f"the flood, "
             f"{run['flood_cpu']:.0f}% with it; flood answered {run['flood_rate']:.0f}/s "
-            f"({run['flood_200']} stored, {run['flood_429']} 429, {run['flood_404']} 404); viewer "
+            f"({run['flood_200']} stored, {run['flood_429']} 429, {run['flood_404']} 404; "
+            f"{run['flood_closed']} connections closed, {run['flood_unconnected']} connects "
+            f"unanswered); viewer "
             f"latency p50/p99 {run['quiet_p50']:.1f}/{run['quiet_p99']:.1f} ms without, "
             f"{run['flood_p50']:.1f}/{run['flood_p99']:.1f} ms with; legit posts refused: "
             f"{run['legit_refused']:.0f}"
@@ -440,6 +460,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flood", choices=["post", "404"], default="post")
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument(
+        "--no-hold", action="store_true", help="FLOOD_HOLD_SECONDS=0: answer every request"
+    )
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--server-core", type=int, default=None, help="taskset the server")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")

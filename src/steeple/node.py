@@ -57,6 +57,7 @@ from steeple.storage.store import Store
 from steeple.web.app import WebApp
 from steeple.web.asgi_socket import AsgiSocketServer
 from steeple.web.call import ClientAddress
+from steeple.web.flood_hold import FloodHold
 from steeple.web.http_protocol import RefusingWebSocketProtocol, TimedHttpProtocol
 from steeple.web.router import Router
 from steeple.web.routes import (
@@ -177,12 +178,20 @@ class Node:
         self.router = Router()
         client_address = ClientAddress(settings.trusted_proxies)
         self.socket_cap = SocketCap(settings.max_sockets_per_address, client_address)
+        self.flood_hold = FloodHold(
+            settings.refused_address,
+            settings.flood_hold_seconds,
+            client_address.is_proxy,
+            ctx.clock,
+            self.registry,
+        )
         web = WebApp(
             self.router,
             settings.jwt_secret,
             client_address,
             websocket=self._single_port_sockets() if settings.self_hosted else None,
             outage=self.store.outage.absorb,
+            refused=self.flood_hold.refused,
         )
         # ChurchApps web apps call the API from their own origin, with a bearer token
         # (no cookies), as they do upstream.
@@ -327,7 +336,7 @@ class Node:
             port=self.settings.port,
             lifespan="off",
             # h11 (not httptools, even if installed): TimedHttpProtocol adds read deadlines.
-            http=TimedHttpProtocol.with_timeout(read_timeout),
+            http=TimedHttpProtocol.bound(read_timeout, self.flood_hold),
             ws=RefusingWebSocketProtocol if self.settings.self_hosted else "none",
             ws_max_size=INBOUND_LIMIT,
             ws_per_message_deflate=False,
@@ -354,6 +363,7 @@ class Node:
         # uvloop's subprocesses do not close inherited fds: a child would keep the port
         # listening after the node stops, so a restart on that port fails.
         sock.set_inheritable(False)
+        self.flood_hold.guard(sock)
         await server.startup(sockets=[sock])
         self._http, self._http_socket = server, sock
         self.http_port = int(sock.getsockname()[1])
@@ -387,6 +397,7 @@ class Node:
         await self.services.room_settings.close()
         await self.services.group_feeds.close()
         await self.services.limits.close()
+        self.flood_hold.release_all()
         await self.delivery.stop()
         await self.store.close()
 

@@ -75,6 +75,7 @@ RATE_LIMITS = {
     "create_person": ("LIMIT_CREATE_PERSON", Rate(0.5, 30)),
     "create_address": ("LIMIT_CREATE_ADDRESS", Rate(0.1, 10)),
     "create_church": ("LIMIT_CREATE_CHURCH", Rate(1, 60)),
+    "refused_address": ("LIMIT_REFUSED_ADDRESS", Rate(20, 200)),
 }
 """Every rate limit: its settings field -> (environment variable, default)."""
 
@@ -126,6 +127,9 @@ class Settings:
     create_person: Rate = RATE_LIMITS["create_person"][1]
     create_address: Rate = RATE_LIMITS["create_address"][1]
     create_church: Rate = RATE_LIMITS["create_church"][1]
+    refused_address: Rate = RATE_LIMITS["refused_address"][1]
+    """Refused requests an address may earn before it is held (web/flood_hold.py)."""
+    flood_hold_seconds: float = 10.0
     anonymous_join_batch: int = 5
     limits_backend: str = ""
     """``memory`` or ``redis``; empty: redis with ``DELIVERY_PROVIDER=redis``, else memory."""
@@ -197,6 +201,8 @@ class Settings:
             rate.validated(variable)
         if self.limits_backend not in ("", *LIMITS_BACKENDS):
             raise ConfigError(f"LIMITS_BACKEND must be one of {', '.join(LIMITS_BACKENDS)}")
+        if not 0 <= self.flood_hold_seconds <= 86400:
+            raise ConfigError("FLOOD_HOLD_SECONDS must be 0 (off) to 86400 seconds")
         if not 1 <= self.anonymous_join_batch <= 500:
             raise ConfigError("ANONYMOUS_JOIN_BATCH must be between 1 and 500")
 
@@ -287,6 +293,7 @@ class Settings:
             "http_read_timeout": _float(env, "HTTP_READ_TIMEOUT", 10.0),
             "anonymous_join_batch": _int(env, "ANONYMOUS_JOIN_BATCH", 5),
             "limits_backend": env.get("LIMITS_BACKEND", "").strip().lower(),
+            "flood_hold_seconds": _float(env, "FLOOD_HOLD_SECONDS", 10.0),
             **_rates(env),
             "vapid_private_key": env.get("VAPID_PRIVATE_KEY", ""),
             "vapid_subject": env.get("VAPID_SUBJECT") or "mailto:admin@localhost",

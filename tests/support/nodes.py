@@ -21,8 +21,12 @@ from one address and is not about rate limits (tests/e2e/test_rate_limits.py is)
 
 
 def node_settings(database_url: str, **overrides: Any) -> Settings:
+    """A test node's settings. The flood hold is off unless a test turns it on: the
+    suite's clients send thousands of deliberate bad requests from 127.0.0.1, which
+    would hold the test client itself (tests/e2e/test_flood_hold.py tests the hold)."""
     env = {"JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY": ENCRYPTION_KEY, "DATABASE_URL": database_url}
-    values = {"host": "127.0.0.1", "port": 0, "socket_port": 0, "attendance_interval": 0.02}
+    values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "socket_port": 0}
+    values.update(attendance_interval=0.02, flood_hold_seconds=0)
     values.update(overrides)
     return Settings.from_env(env).override(**values)
 

@@ -87,6 +87,10 @@ class LocalBuckets:
         return len(self._tats)
 
     async def take(self, charges: Sequence[Charge], now_ms: float) -> Refusal | None:
+        return self.take_now(charges, now_ms)
+
+    def take_now(self, charges: Sequence[Charge], now_ms: float) -> Refusal | None:
+        """:meth:`take` for a caller that cannot wait (memory needs no I/O)."""
         settled = []
         for index, charge in enumerate(charges):
             after, wait = settle(self._tats.get(charge.key), charge, now_ms)

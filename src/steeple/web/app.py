@@ -76,8 +76,10 @@ class WebApp:
         client_address: ClientAddress,
         websocket: WebSocketHandler | None = None,
         outage: OutageCheck = lambda exc: False,
+        refused: Callable[[str], None] = lambda peer: None,
     ) -> None:
         self._router = router
+        self._refused = refused
         self._outage = outage
         self._secret = jwt_secret
         self._address = client_address
@@ -86,6 +88,8 @@ class WebApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             response = await self._http(scope, receive)
+            if 400 <= response.status_code < 500:
+                self._refused((scope.get("client") or ("",))[0])
             await response(scope, receive, send)
         elif scope["type"] == "websocket" and self._websocket is not None:
             await self._websocket(scope, receive, send)

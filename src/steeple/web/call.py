@@ -92,6 +92,10 @@ class ClientAddress:
         except ValueError as exc:
             raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
 
+    def is_proxy(self, address: str) -> bool:
+        """Whether ``address`` is a trusted proxy (it speaks for others)."""
+        return self._trusted(address)
+
     def _trusted(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)

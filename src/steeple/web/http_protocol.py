@@ -1,6 +1,7 @@
 """uvicorn's protocols, fitted for the transport limits (PROTOCOL.md 5.6).
 
-``TimedHttpProtocol``: uvicorn's h11 protocol with a read deadline.
+``TimedHttpProtocol``: uvicorn's h11 protocol with a read deadline, that turns away
+held addresses (:mod:`~steeple.web.flood_hold`).
 
 uvicorn times out only idle kept-alive connections; a client that sends half a request
 head (slowloris), or a head and then a trickle of body, keeps its connection, and the
@@ -9,7 +10,9 @@ the connection opens, or its first byte arrives on a kept-alive one, until its h
 body are in. Past it a partial request is answered 408 (JSON, ``Connection: close``)
 and the connection closed; a connection that sent nothing is just closed (browsers open
 spare connections and retry on them). In single-port mode WebSocket upgrades are HTTP
-request heads too, so this is also their handshake deadline.
+request heads too, so this is also their handshake deadline. A connection from a held
+address is aborted when it opens (where the packet filter could not drop its SYN) and
+at its next request (one opened before the hold), before anything is parsed.
 
 ``RefusingWebSocketProtocol``: uvicorn's WebSocket protocol, quiet about refusals. A
 handshake refused with an HTTP answer (the ASGI denial response: 429 when an address
@@ -35,6 +38,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.http11 import Request
 
+from steeple.web.flood_hold import FloodHold
 from steeple.web.security_headers import EVERY_RESPONSE
 
 if TYPE_CHECKING:  # uvicorn's typed ASGI events (only for the annotation)
@@ -47,14 +51,15 @@ _READING = (h11.IDLE, h11.SEND_BODY)
 
 
 class TimedHttpProtocol(H11Protocol):
-    """Pass ``TimedHttpProtocol.with_timeout(seconds)`` as uvicorn's ``http`` protocol."""
+    """Pass ``TimedHttpProtocol.bound(seconds, hold)`` as uvicorn's ``http`` protocol."""
 
     read_timeout: ClassVar[float] = 10.0
+    hold: ClassVar[FloodHold | None] = None
 
     @classmethod
-    def with_timeout(cls, seconds: float) -> type[TimedHttpProtocol]:
-        """A subclass bound to ``seconds`` (each node has its own; nothing global changes)."""
-        return type(cls.__name__, (cls,), {"read_timeout": seconds})
+    def bound(cls, seconds: float, hold: FloodHold | None = None) -> type[TimedHttpProtocol]:
+        """A subclass bound to a node's deadline and hold (nothing global changes)."""
+        return type(cls.__name__, (cls,), {"read_timeout": seconds, "hold": hold})
 
     def __init__(
         self,
@@ -68,9 +73,12 @@ class TimedHttpProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        if not self._turned_away():
+            self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._turned_away():
+            return
         if self._deadline is None and self.conn.their_state is h11.IDLE:
             self._arm()  # the first bytes of the next request on a kept-alive connection
         super().data_received(data)
@@ -80,6 +88,17 @@ class TimedHttpProtocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        if not self._turned_away():  # pipelined requests wait for this, not for data
+            super().on_response_complete()
+
+    def _turned_away(self) -> bool:
+        """Abort the connection if its peer is held; whether it was."""
+        if self.hold is None or self.client is None or not self.hold.held(self.client[0]):
+            return False
+        self.transport.abort()
+        return True
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._disarm()  # the head is complete; the socket has its own limits from here
