@@ -19,9 +19,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
 from steeple.settings import Settings
-from tests.aws.conftest import aws_settings
-from tests.aws.gateway import Connections
 from tests.support import scenarios
+from tests.support.apigateway import Connections, aws_settings
 
 REGION = "us-east-1"
 
