@@ -7,36 +7,22 @@ scenarios run unchanged through API Gateway events and the aws delivery.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from steeple.node import Node
 from steeple.settings import Settings
-from tests.aws.gateway import Connections, Gateway, GatewaySocket
-from tests.aws.management_fake import FakeManagementApi
-from tests.support.nodes import node_settings
+from tests.aws.gateway import Gateway, GatewaySocket
+from tests.support.apigateway import Connections, aws_settings, use_test_credentials
+from tests.support.management_fake import FakeManagementApi
 
 MakeGateway = Callable[[Settings], Awaitable[Gateway]]
 
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """boto3 signs with these; the stand-ins accept any signature."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    use_test_credentials(monkeypatch)
 
 
 @pytest.fixture
@@ -50,20 +36,6 @@ def management() -> Iterator[Connections]:
 def fake(management: Connections) -> FakeManagementApi:
     assert isinstance(management, FakeManagementApi)
     return management
-
-
-def aws_settings(
-    database_url: str, endpoint: str, stage: str = "test", **overrides: Any
-) -> Settings:
-    values: dict[str, Any] = {
-        "delivery_provider": "aws",
-        "aws_endpoint_url": endpoint,
-        "aws_stage": stage,
-        "aws_timeout": 0.5,
-        "aws_concurrency": 4,
-    }
-    values.update(overrides)
-    return node_settings(database_url, **values)
 
 
 @pytest.fixture

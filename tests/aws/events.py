@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from typing import Any
@@ -10,11 +9,6 @@ from typing import Any
 API_ID = "a1b2c3d4e5"
 STAGE = "test"
 SOURCE_IP = "203.0.113.7"
-
-
-def new_connection_id() -> str:
-    """An id shaped like API Gateway's: 16 characters of base64, ending in ``=``."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode()
 
 
 def websocket_event(route: str, connection_id: str, body: str | None = None) -> dict[str, Any]:

@@ -12,30 +12,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
-import orjson
 
 from steeple.aws.http import HttpFunction
 from steeple.aws.runtime import LambdaRuntime
 from steeple.aws.websocket import WebSocketFunction
 from steeple.settings import Settings
-from tests.aws.events import new_connection_id, rest_event, websocket_event
+from tests.aws.events import rest_event, websocket_event
+from tests.support.apigateway import Connections, ConnectionSocket, new_connection_id
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-Predicate = Callable[[dict[str, Any]], bool]
 T = TypeVar("T")
-
-
-class Connections(Protocol):
-    """What API Gateway knows of its connections (the fake, or moto)."""
-
-    def connect(self, connection_id: str) -> None: ...
-    def disconnect(self, connection_id: str) -> None: ...
-    def posted(self, connection_id: str) -> list[bytes]: ...
-    def wait_for_post(self, connection_id: str, count: int, timeout: float) -> bool: ...
 
 
 class Container:
@@ -135,48 +125,19 @@ class Gateway:
         await self.websocket.stop()
 
 
-class GatewaySocket:
-    """A browser's WebSocket as the server sees it through API Gateway.
-
-    Same surface as ``tests.wsclient.TestSocket``: frames are consumed by ``next``.
-    """
-
-    __test__ = False
+class GatewaySocket(ConnectionSocket):
+    """A browser's WebSocket as the server sees it through API Gateway: a connection
+    whose frames are read back from the Management API stand-in, and which sends
+    through ``$default`` and closes through ``$disconnect``."""
 
     def __init__(self, gateway: Gateway, connection_id: str) -> None:
+        super().__init__(gateway.connections, connection_id)
         self.gateway = gateway
-        self.connection_id = connection_id
         self.socket_id = ""
-        self.frames: list[dict[str, Any]] = []
-        self._seen = 0
 
     async def send(self, text: str) -> None:
         event = websocket_event("$default", self.connection_id, text)
         assert (await self.gateway.websocket.invoke(event))["statusCode"] == 200
-
-    def _collect(self) -> None:
-        posted = self.gateway.connections.posted(self.connection_id)
-        self.frames.extend(orjson.loads(raw) for raw in posted[self._seen :])
-        self._seen = len(posted)
-
-    async def next(
-        self, action: str, where: Predicate | None = None, timeout: float = 15.0
-    ) -> dict[str, Any]:
-        """The first unconsumed frame of ``action`` (matching ``where``)."""
-        while True:
-            self._collect()
-            for index, frame in enumerate(self.frames):
-                if frame["action"] == action and (where is None or where(frame)):
-                    return self.frames.pop(index)
-            arrived = await asyncio.to_thread(
-                self.gateway.connections.wait_for_post, self.connection_id, self._seen, timeout
-            )
-            if not arrived:
-                raise TimeoutError(f"no {action} frame for {self.connection_id}")
-
-    def pending(self, action: str) -> list[dict[str, Any]]:
-        self._collect()
-        return [f for f in self.frames if f["action"] == action]
 
     async def close(self) -> None:
         """The browser closes: API Gateway forgets the id, then calls ``$disconnect``."""

@@ -13,10 +13,11 @@ from steeple.delivery.aws import MAX_MESSAGE_BYTES
 from steeple.node import Node
 from steeple.protocol.outbound import Outbound
 from steeple.types import person_alerts_room
-from tests.aws.conftest import MakeGateway, aws_settings
+from tests.aws.conftest import MakeGateway
 from tests.aws.events import scheduled_event
 from tests.aws.gateway import Gateway
-from tests.aws.management_fake import FakeManagementApi
+from tests.support.apigateway import aws_settings
+from tests.support.management_fake import FakeManagementApi
 from tests.support.nodes import auth
 from tests.support.steps import join, live_room, send, shows, viewers
 

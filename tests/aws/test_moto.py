@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import orjson
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
@@ -18,9 +19,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
 from steeple.settings import Settings
-from tests.aws.conftest import aws_settings
-from tests.aws.gateway import Connections
-from tests.e2e.test_live_chat import test_two_viewers_see_each_others_message_exactly_once
+from tests.support import scenarios
+from tests.support.apigateway import Connections, aws_settings
 
 REGION = "us-east-1"
 
@@ -87,4 +87,7 @@ def settings(sqlite_url: str, management: Connections) -> Settings:
     return aws_settings(sqlite_url, endpoint, getattr(management, "stage", ""), aws_timeout=5.0)
 
 
-__all__ = ["test_two_viewers_see_each_others_message_exactly_once"]
+async def test_two_viewers_see_each_others_message_exactly_once(
+    http: httpx.AsyncClient, sockets: Any
+) -> None:
+    await scenarios.two_viewers_see_each_others_message_exactly_once(http, sockets)

@@ -13,7 +13,7 @@ from steeple.delivery.aws import management_endpoint
 from steeple.errors import ConfigError
 from steeple.settings import Settings
 from tests.aws.events import websocket_event
-from tests.aws.management_fake import FakeManagementApi
+from tests.support.management_fake import FakeManagementApi
 from tests.support.nodes import ENCRYPTION_KEY, JWT_SECRET
 
 ENV = {

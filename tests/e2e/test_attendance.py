@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 from steeple.node import Node
-from tests.support.steps import join, live_room, shows, viewers
+from tests.support import scenarios
+from tests.support.nodes import node_settings
+from tests.support.steps import join, live_room, shows
 from tests.support.wsclient import TestSocket
 
 
@@ -19,39 +21,7 @@ def _addresses(frame: dict[str, Any]) -> set[str]:
 async def test_attendance_follows_join_rename_leave_and_close(
     http: httpx.AsyncClient, sockets: Any
 ) -> None:
-    room = await live_room(http)
-    ann, bob = await sockets(), await sockets()
-    await join(http, ann, room, "Ann")
-    first = await ann.next("attendance", shows("Ann"))
-    assert first["churchId"] == "CH1" and first["conversationId"] == room["id"]
-    assert first["data"]["conversationId"] == room["id"]
-    assert first["data"]["totalViewers"] == 1
-    assert (await ann.next("blockedIp"))["data"] == []
-    await join(http, bob, room, "Bob")
-    both = await ann.next("attendance", shows("Ann", "Bob"))
-    assert both["data"]["totalViewers"] == 2
-    await bob.next("attendance", shows("Ann", "Bob"))
-
-    response = await http.post(
-        "/connections/setName", json={"socketId": bob.socket_id, "name": "Aaron"}
-    )
-    assert response.status_code == 200, response.text
-    assert [r["displayName"] for r in response.json()] == ["Aaron"]
-    await ann.next("attendance", shows("Aaron", "Ann"))  # sorted by displayName
-
-    response = await http.delete(f"/connections/CH1/{room['id']}/{bob.socket_id}")
-    assert (response.status_code, response.json()) == (200, {"success": True})
-    left = await ann.next("attendance", shows("Ann"))
-    assert left["data"]["totalViewers"] == 1
-
-    await join(http, bob, room, "Bob")
-    await ann.next("attendance", shows("Ann", "Bob"))
-    await bob.close()
-    closed = await ann.next("attendance", shows("Ann"))
-    assert closed["data"]["totalViewers"] == 1
-    listed = await http.get(f"/connections/CH1/{room['id']}")
-    assert [r["displayName"] for r in listed.json()] == ["Ann"]
-    assert all("socketId" not in r for r in listed.json())  # a socketId is its socket's secret
+    await scenarios.attendance_follows_join_rename_leave_and_close(http, sockets)
 
 
 async def test_viewer_addresses_are_per_church_pseudonyms(
@@ -74,27 +44,10 @@ async def test_viewer_addresses_are_per_church_pseudonyms(
 
 
 async def test_legacy_anonymous_names_are_numbered(http: httpx.AsyncClient, sockets: Any) -> None:
-    room = await live_room(http)
-    watcher = await sockets()
-    await join(http, watcher, room, "Host")
-    guests = [await sockets() for _ in range(3)]
-    for guest in guests:
-        await join(http, guest, room, "Anonymous ")
-    await watcher.next("attendance", shows("Anonymous_1", "Anonymous_2", "Anonymous_3", "Host"))
-    await guests[2].close()
-    await watcher.next("attendance", shows("Anonymous_1", "Anonymous_2", "Host"))
-    late = await sockets()
-    rows = await join(http, late, room, "Anonymous ")
-    assert rows[0]["displayName"] == "Anonymous_4"
-    nameless = await sockets()
-    await join(http, nameless, room)
-    frame = await watcher.next("attendance", lambda f: f["data"]["totalViewers"] == 5)
-    assert viewers(frame) == ["Anonymous", "Anonymous_1", "Anonymous_2", "Anonymous_4", "Host"]
+    await scenarios.legacy_anonymous_names_are_numbered(http, sockets)
 
 
 async def test_legacy_numbering_continues_after_a_restart(sqlite_url: str) -> None:
-    from tests.conftest import node_settings
-
     first = Node(node_settings(sqlite_url))
     await first.start()
     async with httpx.AsyncClient(base_url=first.http_url + "/messaging") as http:

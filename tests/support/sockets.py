@@ -6,6 +6,8 @@ edge's sockets would receive it. The edges' own sockets are tested end to end.
 
 from __future__ import annotations
 
+import asyncio
+
 from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.frames import decode_frame
 from steeple.protocol.outbound import Outbound
@@ -23,6 +25,7 @@ class RecordingSocket:
         self.pings = 0
         self._answers = answers_pings
         self._limit = limit
+        self._arrived = asyncio.Event()
 
     def deliver(self, frame: Outbound) -> None:
         if self.closed:
@@ -31,6 +34,7 @@ class RecordingSocket:
             self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
             return
         self.frames.append(frame)
+        self._arrived.set()
 
     def ping(self) -> bool:
         self.pings += 1
@@ -42,3 +46,11 @@ class RecordingSocket:
     def contents(self) -> list[object]:
         """The ``content`` of each message frame received, in order."""
         return [decode_frame(frame.payload)["data"]["content"] for frame in self.frames]
+
+    async def payloads(self, count: int, timeout: float = 5.0) -> list[bytes]:
+        """The bytes of every frame received, once at least ``count`` were (frames a
+        delivery hands over from another node arrive through the event loop)."""
+        while len(self.frames) < count:
+            self._arrived.clear()
+            await asyncio.wait_for(self._arrived.wait(), timeout)
+        return [frame.payload for frame in self.frames]
