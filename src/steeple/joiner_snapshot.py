@@ -21,16 +21,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from steeple.protocol.frames import Action
-from steeple.storage.rows import Row
+from steeple.storage.rows import ViewerRow
 from steeple.types import Room
 
 log = logging.getLogger(__name__)
 
-ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
+ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[ViewerRow], int]]]
 BlockQuery = Callable[[Room], Awaitable[list[str]]]
 SendTo = Callable[[Room, list[str], Action, object], Awaitable[None]]
 """``send(room, socket_ids, action, data)``: one frame of the room, to those sockets only."""
-Attendance = Callable[[str, list[Row], int], dict[str, Any]]
+Attendance = Callable[[str, list[ViewerRow], int], dict[str, Any]]
 Sized = Callable[[Room, int], None]
 
 

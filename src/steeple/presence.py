@@ -30,12 +30,12 @@ from typing import Any
 from steeple.joiner_snapshot import JoinerSnapshots, SendTo
 from steeple.protocol.frames import Action
 from steeple.protocol.rooms import ALERTS_ROOM
-from steeple.storage.rows import Row
+from steeple.storage.rows import ViewerRow
 from steeple.types import Room
 
 log = logging.getLogger(__name__)
 
-ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[Row], int]]]
+ViewerQuery = Callable[[Room, int], Awaitable[tuple[list[ViewerRow], int]]]
 BlockQuery = Callable[[Room], Awaitable[list[str]]]
 Publish = Callable[[Room, Action, object], Awaitable[None]]
 
@@ -45,7 +45,7 @@ JOINER_WAIT = 0.05
 """How long a joiner may wait for its room's own frame; due later, it gets a snapshot."""
 
 
-def attendance_data(conversation_id: str, rows: list[Row], total: int) -> dict[str, Any]:
+def attendance_data(conversation_id: str, rows: list[ViewerRow], total: int) -> dict[str, Any]:
     viewers = [
         {
             "id": r["id"],

@@ -11,7 +11,7 @@ import httpx
 from steeple.node import Node
 from steeple.push.vapid import VapidKeys
 from steeple.services.push_dispatcher import PushDispatcher
-from steeple.storage.rows import Row
+from steeple.storage.rows import DeliveryLogRow
 from tests.push.browser import BrowserKeys
 from tests.push.expo_ca import CertificateFiles
 from tests.push.fake_web_push import FakeWebPush
@@ -70,7 +70,7 @@ def dispatcher(node: Node) -> PushDispatcher:
     return push
 
 
-async def push_logs(node: Node, person: str, church: str = "CH1") -> list[Row]:
+async def push_logs(node: Node, person: str, church: str = "CH1") -> list[DeliveryLogRow]:
     """The person's web push attempts, oldest first."""
     rows = await node.store.delivery_logs.for_person(church, person)
     return sorted(

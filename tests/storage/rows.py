@@ -1,10 +1,12 @@
-"""Row builders for the storage suite: plain dicts keyed by ChurchApps column names."""
+"""Row builders for the storage suite: typed rows keyed by ChurchApps column names; the
+``fields`` given override (or add) columns."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from steeple.storage.rows import ConnectionRow, ConversationRow, MessageRow
 from steeple.types import new_id
 
 BASE = datetime(2025, 3, 14, 15, 9, 26, 535000)
@@ -16,7 +18,7 @@ def at(milliseconds: int = 0, microseconds: int = 0) -> datetime:
 
 def connection(
     socket_id: str, name: str, room: tuple[str, str] = ("CH1", "conv1"), **fields: Any
-) -> dict[str, Any]:
+) -> ConnectionRow:
     row = {
         "id": new_id(),
         "churchId": room[0],
@@ -27,13 +29,12 @@ def connection(
         "socketId": socket_id,
         "ipAddress": "ip-pseudonym",
     }
-    row.update(fields)
-    return row
+    return cast(ConnectionRow, {**row, **fields})
 
 
 def conversation(
     church: str = "CH1", content_type: str = "group", content_id: str = "G1", **fields: Any
-) -> dict[str, Any]:
+) -> ConversationRow:
     row = {
         "id": new_id(),
         "churchId": church,
@@ -48,13 +49,12 @@ def conversation(
         "postCount": 0,
         "allowAnonymousPosts": False,
     }
-    row.update(fields)
-    return row
+    return cast(ConversationRow, {**row, **fields})
 
 
 def message(
-    conversation_row: dict[str, Any], sent: datetime, content: str = "hi", **fields: Any
-) -> dict[str, Any]:
+    conversation_row: ConversationRow, sent: datetime, content: str = "hi", **fields: Any
+) -> MessageRow:
     row = {
         "id": new_id(),
         "churchId": conversation_row["churchId"],
@@ -66,5 +66,4 @@ def message(
         "personId": "P1",
         "timeUpdated": None,
     }
-    row.update(fields)
-    return row
+    return cast(MessageRow, {**row, **fields})

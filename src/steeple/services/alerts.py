@@ -19,7 +19,7 @@ from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
 from steeple.protocol.rooms import NOTIFICATION_CONVERSATION_ID
 from steeple.services.push_news import PushNews
-from steeple.storage.rows import Row
+from steeple.storage.rows import MessageRow
 from steeple.storage.store import Store
 from steeple.types import person_alerts_room
 
@@ -33,7 +33,7 @@ class Alert:
     church_id: str
     person_id: str
     counts: dict[str, int]
-    message: Row | None = None
+    message: MessageRow | None = None
     title: str = ""
     push: PushNews | None = None
     """Set for news a phone should hear about; None when only the counts changed."""
@@ -83,7 +83,7 @@ class Alerts:
         church_id: str,
         person_id: str,
         *,
-        message: Row | None = None,
+        message: MessageRow | None = None,
         title: str = "",
         push: PushNews | None = None,
     ) -> None:

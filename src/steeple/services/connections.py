@@ -13,7 +13,7 @@ from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 from steeple.services.rate_limits import RateLimits, require_batch
 from steeple.services.signed_in_names import SignedInNames
-from steeple.storage.rows import Row
+from steeple.storage.rows import ConnectionRow
 from steeple.types import Room, new_id, person_alerts_room
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ConnectionService:
 
     # --- REST ----------------------------------------------------------------------------
 
-    async def join(self, principal: Principal, body: Any, address: str) -> list[Row]:
+    async def join(self, principal: Principal, body: Any, address: str) -> list[ConnectionRow]:
         entries = validation.array_of_objects(body)
         require_batch(principal, entries, self._ctx.settings.anonymous_join_batch, "joins")
         rows = [self._parse(principal, entry, address) for entry in entries]
@@ -68,9 +68,9 @@ class ConnectionService:
         if access.parse_content_room(room[1]) is not None:
             return "content"
         conversation = await self._conversations.find(room[1])
-        return str((conversation or {}).get("contentType") or "")
+        return "" if conversation is None else str(conversation["contentType"] or "")
 
-    async def _require_open_sockets(self, rows: list[Row]) -> None:
+    async def _require_open_sockets(self, rows: list[ConnectionRow]) -> None:
         """Index each socket into its room first: delivery says whether the socket is
         open anywhere, and a join naming any other socketId writes nothing."""
         for row in rows:
@@ -78,7 +78,7 @@ class ConnectionService:
             if not await self._ctx.delivery.join(room, row["socketId"]):
                 raise BadRequest(f"socketId {row['socketId']} is not an open socket")
 
-    async def _forget_closed_meanwhile(self, rows: list[Row]) -> None:
+    async def _forget_closed_meanwhile(self, rows: list[ConnectionRow]) -> None:
         """A socket that closed while its join was being written leaves no row: its
         close removed the rows that existed then; this takes back the whole batch."""
         socket_ids = {row["socketId"] for row in rows}
@@ -92,7 +92,7 @@ class ConnectionService:
             self._ctx.attendance.touch(_room(row))
         raise BadRequest("a socket of this join closed while it was joining")
 
-    def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
+    def _parse(self, principal: Principal, entry: dict[str, Any], address: str) -> ConnectionRow:
         church_id = validation.identifier(entry, "churchId")
         conversation_id = validation.identifier(entry, "conversationId")
         socket_id = validation.socket_identifier(entry)
@@ -114,12 +114,12 @@ class ConnectionService:
             "ipAddress": self._ctx.pseudonyms(church_id, address),
         }
 
-    async def _display_name(self, row: Row) -> str:
+    async def _display_name(self, row: ConnectionRow) -> str:
         if row["displayName"] == LEGACY_ANONYMOUS:
             return await self._next_anonymous(_room(row))
         return await self._shown_name(_room(row), row["displayName"], row["personId"])
 
-    async def _shown_name(self, room: Room, raw: str, person_id: str | None) -> str:
+    async def _shown_name(self, room: Room, raw: str | None, person_id: str | None) -> str:
         """Cleaned, and a guest's marked if a signed-in person holds it. A name that is
         empty once cleaned stays empty, as a missing one does (attendance shows
         "Anonymous")."""
@@ -145,7 +145,7 @@ class ConnectionService:
         await self._ctx.delivery.leave(_delivery_room(room, principal.person_id), socket_id)
         self._ctx.attendance.touch(room)
 
-    async def set_name(self, principal: Principal, body: Any) -> list[Row]:
+    async def set_name(self, principal: Principal, body: Any) -> list[ConnectionRow]:
         entry = validation.an_object(body)
         socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "name", max_length=validation.MAX_NAME)
@@ -170,7 +170,7 @@ class ConnectionService:
             return False
         return True
 
-    async def in_room(self, principal: Principal, room: Room) -> list[Row]:
+    async def in_room(self, principal: Principal, room: Room) -> list[dict[str, object]]:
         """The room's connections, without socketIds (each is its socket's secret) and
         without personIds unless the caller hosts in that church."""
         if room[1] == ALERTS_ROOM:
@@ -211,7 +211,7 @@ class ConnectionService:
         return len(stale)
 
 
-def _room(row: Row) -> Room:
+def _room(row: ConnectionRow) -> Room:
     return (row["churchId"], row["conversationId"])
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from steeple import access, validation
 from steeple.auth.principal import Principal
 from steeple.errors import Unauthorized
 from steeple.services.context import Context
-from steeple.services.conversations import ConversationService
+from steeple.services.conversations import ConversationService, ConversationView
+from steeple.storage.reactions import ReactionCount
+from steeple.storage.rows import ConversationRow, MessageRow
 
 POSTS_WINDOW = timedelta(days=365)
 DEFAULT_LIMIT = 20
@@ -17,6 +19,22 @@ MAX_LIMIT = 100
 MAX_PAGE = 100_000
 TIMELINE_LIMIT = 200
 """Conversations one timeline request looks at; ids past it are checked, then ignored."""
+
+
+class MessageWithReactions(MessageRow):
+    reactions: list[ReactionCount]
+
+
+class ConversationPage(ConversationRow):
+    """A conversation with one page of its messages."""
+
+    messages: list[MessageWithReactions]
+
+
+class TimelineEntry(TypedDict):
+    id: str
+    postCount: int
+    messages: list[MessageRow]
 
 
 def page_limit(raw: str | None) -> int:
@@ -50,7 +68,7 @@ class ConversationViews:
         content_id: str,
         page_query: str | None,
         limit_query: str | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConversationPage]:
         """The caller church's conversations of this content, each with one page of messages."""
         page = validation.positive_int(page_query, "page", 1, MAX_PAGE)
         limit = page_limit(limit_query)
@@ -59,7 +77,7 @@ class ConversationViews:
         found = await self._conversations.for_content(
             principal, principal.church_id, content_type, content_id
         )
-        result = []
+        result: list[ConversationPage] = []
         for conversation in found:
             messages = await self._store.messages.page(conversation["id"], page, limit)
             if not messages:
@@ -67,17 +85,18 @@ class ConversationViews:
             reactions = await self._store.reactions.summary(
                 [m["id"] for m in messages], principal.person_id or None
             )
-            for message in messages:
-                message["reactions"] = reactions.get(message["id"], [])
-            result.append({**conversation, "messages": messages})
+            paged: list[MessageWithReactions] = [
+                {**m, "reactions": reactions.get(m["id"], [])} for m in messages
+            ]
+            result.append({**conversation, "messages": paged})
         return result
 
-    async def timeline(self, principal: Principal, ids_query: str | None) -> list[dict[str, Any]]:
+    async def timeline(self, principal: Principal, ids_query: str | None) -> list[TimelineEntry]:
         ids = timeline_ids(ids_query)
         if not principal.authenticated:
             raise Unauthorized()
         rows = await self._store.conversations.many(principal.church_id, ids)
-        result = []
+        result: list[TimelineEntry] = []
         for row in rows:
             if not access.can_read(principal, row, await self._conversations.thread(row)):
                 continue
@@ -89,7 +108,7 @@ class ConversationViews:
 
     async def posts(
         self, principal: Principal, group_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConversationView]:
         if not principal.authenticated:
             raise Unauthorized()
         if group_id is None:

@@ -10,7 +10,7 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from steeple import access, validation
 from steeple.access import Thread
@@ -22,8 +22,8 @@ from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.group_feeds import GroupFeeds
 from steeple.services.rate_limits import RateLimits
-from steeple.storage.rows import Row
-from steeple.types import ID_LENGTH, Room, new_id
+from steeple.storage.rows import ConversationRow, MessageRow, new_conversation
+from steeple.types import ID_LENGTH, Room
 
 CURRENT_WINDOW = timedelta(hours=24)
 CACHE_SECONDS = 10.0
@@ -39,12 +39,12 @@ class ConversationService:
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._current: TtlCache[tuple[str, str, str], Row] = TtlCache(CACHE_SECONDS)
-        self._cache: TtlCache[str, Row] = TtlCache(CACHE_SECONDS)
+        self._current: TtlCache[tuple[str, str, str], ConversationRow] = TtlCache(CACHE_SECONDS)
+        self._cache: TtlCache[str, ConversationRow] = TtlCache(CACHE_SECONDS)
 
     # --- lookups and access ---------------------------------------------------------
 
-    async def find(self, conversation_id: str, *, fresh: bool = False) -> Row | None:
+    async def find(self, conversation_id: str, *, fresh: bool = False) -> ConversationRow | None:
         """A conversation row, cached briefly: joins and posts look it up constantly.
 
         The cached copy's stats (postCount, first/lastPostId) may lag; ``fresh`` reads
@@ -58,7 +58,7 @@ class ConversationService:
             self._cache.put(conversation_id, row)
         return row
 
-    async def thread(self, conversation: Row) -> tuple[str, str] | None:
+    async def thread(self, conversation: ConversationRow) -> tuple[str, str] | None:
         if conversation.get("contentType") != ContentType.PRIVATE_MESSAGE:
             return None
         row = await self._store.private_messages.for_conversation(conversation["id"])
@@ -66,7 +66,7 @@ class ConversationService:
             return ("", "")
         return (row["fromPersonId"], row["toPersonId"])
 
-    async def with_thread(self, conversation_id: str) -> tuple[Row | None, Thread]:
+    async def with_thread(self, conversation_id: str) -> tuple[ConversationRow | None, Thread]:
         """A conversation (None if gone) and the thread that owns it, for access checks."""
         conversation = await self.find(conversation_id)
         if conversation is None:
@@ -75,7 +75,7 @@ class ConversationService:
 
     async def readable(
         self, principal: Principal, church_id: str, conversation_id: str, *, fresh: bool = False
-    ) -> Row:
+    ) -> ConversationRow:
         """The conversation if the caller may read it; NotFound or Unauthorized otherwise."""
         conversation = await self.find(conversation_id, fresh=fresh)
         if conversation is None or conversation["churchId"] != church_id:
@@ -84,11 +84,11 @@ class ConversationService:
             raise Unauthorized()
         return conversation
 
-    async def may_post(self, principal: Principal, conversation: Row) -> bool:
+    async def may_post(self, principal: Principal, conversation: ConversationRow) -> bool:
         """A participant, whatever the feed switches say (reactions)."""
         return access.can_post(principal, conversation, await self.thread(conversation))
 
-    async def may_add_message(self, principal: Principal, conversation: Row) -> bool:
+    async def may_add_message(self, principal: Principal, conversation: ConversationRow) -> bool:
         """A participant whose new post the group's feed switches let through. The
         switches are looked up only for callers who pass every other rule."""
         thread = await self.thread(conversation)
@@ -97,7 +97,9 @@ class ConversationService:
         switches = await self._feeds.switches(conversation)
         return access.can_post(principal, conversation, thread, switches)
 
-    async def _require_creator(self, principal: Principal, row: Row, thread: Thread) -> None:
+    async def _require_creator(
+        self, principal: Principal, row: ConversationRow, thread: Thread
+    ) -> None:
         """Unauthorized unless the caller may create ``row``, feed switches included."""
         if not access.can_create_conversation(principal, row, thread):
             raise Unauthorized()
@@ -127,7 +129,7 @@ class ConversationService:
         content_type: str,
         content_id: str,
         address: str = "",
-    ) -> Row:
+    ) -> ConversationRow:
         """The current room; one created here is charged to the caller's and the
         church's creation limits first (``address`` names an anonymous caller)."""
         caller = (principal, address)
@@ -154,7 +156,7 @@ class ConversationService:
 
     async def ensure(
         self, principal: Principal, read_body: Callable[[], Any], address: str = ""
-    ) -> Row:
+    ) -> ConversationRow:
         """``POST /conversations/ensure``: the caller church's current room of a live
         stream, created if need be; no other content is ensured this way. The body is
         read only once the caller is known to be signed in, so a guest gets 401 first."""
@@ -167,7 +169,9 @@ class ConversationService:
         content_id = validation.identifier(entry, "contentId", max_length=ID_LENGTH)
         return await self.current(principal, principal.church_id, content_type, content_id, address)
 
-    async def _current_thread(self, principal: Principal, church_id: str, content_id: str) -> Row:
+    async def _current_thread(
+        self, principal: Principal, church_id: str, content_id: str
+    ) -> ConversationRow:
         """A private thread's conversation, to one of its two people only. Never created
         here: a thread is opened with ``POST /conversations`` + ``POST /privateMessages``,
         and a lazily created one would belong to whoever asked first."""
@@ -184,7 +188,7 @@ class ConversationService:
         key: tuple[str, str, str],
         creator: Principal | None,
         caller: tuple[Principal, str],
-    ) -> Row:
+    ) -> ConversationRow:
         """The current room, created when there is none: an anonymous-public one for
         anybody (``creator`` None), any other only for a caller who may create it; a
         creation is charged to ``caller`` (principal, address) first."""
@@ -202,13 +206,14 @@ class ConversationService:
             found = await self._store.conversations.newest_for_content(*key, since)
             if found is not None:
                 return self._current.put(key, found)
-            row = self._new_row(
+            row = new_conversation(
                 church_id,
                 content_type,
                 content_id,
                 title=f"{content_type} #{content_id}",
                 visibility="public",
                 allow_anonymous=creator is None,
+                created=self._ctx.clock.now(),
             )
             if creator is not None:
                 await self._require_creator(creator, row, None)
@@ -219,33 +224,7 @@ class ConversationService:
         await self._announce(row, "created")
         return row
 
-    def _new_row(
-        self,
-        church_id: str,
-        content_type: str,
-        content_id: str,
-        *,
-        title: str,
-        visibility: str,
-        allow_anonymous: bool,
-        group_id: str | None = None,
-    ) -> Row:
-        return {
-            "id": new_id(),
-            "churchId": church_id,
-            "contentType": content_type,
-            "contentId": content_id,
-            "title": title,
-            "dateCreated": self._ctx.clock.now(),
-            "groupId": group_id,
-            "visibility": visibility,
-            "firstPostId": None,
-            "lastPostId": None,
-            "postCount": 0,
-            "allowAnonymousPosts": allow_anonymous,
-        }
-
-    async def _announce(self, conversation: Row, kind: str) -> None:
+    async def _announce(self, conversation: ConversationRow, kind: str) -> None:
         content_type, content_id = conversation["contentType"], conversation["contentId"]
         if not content_type or not content_id:
             return
@@ -258,14 +237,14 @@ class ConversationService:
         }
         await self._ctx.publish(room, Action.CONVERSATION_ACTIVITY, data)
 
-    async def announce_message(self, conversation: Row) -> None:
+    async def announce_message(self, conversation: ConversationRow) -> None:
         await self._announce(conversation, "message")
 
     # --- listings ------------------------------------------------------------------------
 
     async def for_content(
         self, principal: Principal, church_id: str, content_type: str, content_id: str
-    ) -> list[Row]:
+    ) -> list[ConversationRow]:
         """Conversations of a piece of content; 401 for a caller who may not read that
         content (another church's included), not an empty list."""
         # A private thread is judged per row, on its thread.
@@ -277,7 +256,7 @@ class ConversationService:
         rows = await self._store.conversations.for_content(church_id, content_type, content_id)
         return [r for r in rows if access.can_read(principal, r, await self.thread(r))]
 
-    async def with_edges(self, conversation: Row) -> dict[str, Any]:
+    async def with_edges(self, conversation: ConversationRow) -> ConversationView:
         """The conversation with ``messages`` = [first, last] (one if they are the same)."""
         ids = [i for i in (conversation["firstPostId"], conversation["lastPostId"]) if i]
         found = {m["id"]: m for m in await self._store.messages.many(list(dict.fromkeys(ids)))}
@@ -286,7 +265,9 @@ class ConversationService:
 
     # --- changes ---------------------------------------------------------------------------
 
-    async def save_all(self, principal: Principal, body: Any, address: str = "") -> list[Row]:
+    async def save_all(
+        self, principal: Principal, body: Any, address: str = ""
+    ) -> list[ConversationRow]:
         """``POST /conversations``: every entry is checked, authorised and (if new)
         charged to the creation limits before any is written, so a batch with one bad
         or denied entry changes nothing."""
@@ -300,34 +281,41 @@ class ConversationService:
             await self._limits.create(principal, principal.church_id, kind, address, len(new))
         return [await self._apply(row, is_new) for row, is_new in planned]
 
-    async def planned(self, principal: Principal, entry: dict[str, Any], address: str) -> Row:
+    async def planned(
+        self, principal: Principal, entry: ConversationEntry, address: str
+    ) -> ConversationRow:
         """A new conversation of the caller's church, authorised and charged to the
         creation limits but not written yet (``POST /conversations/start``)."""
         row, _ = await self._plan(principal, {**entry, "id": ""})
         await self._limits.create(principal, principal.church_id, row["contentType"], address)
         return row
 
-    async def insert(self, row: Row) -> Row:
+    async def insert(self, row: ConversationRow) -> ConversationRow:
         """Write a :meth:`planned` conversation."""
         return await self._apply(row, True)
 
-    async def _plan(self, principal: Principal, entry: dict[str, Any]) -> tuple[Row, bool]:
+    async def _plan(
+        self, principal: Principal, entry: ConversationEntry
+    ) -> tuple[ConversationRow, bool]:
         """The row to write and whether it is new; raises if the caller may not."""
         if entry["id"]:
             return await self._planned_update(principal, entry), False
-        row = self._new_row(
+        row = new_conversation(
             principal.church_id,
             entry["contentType"],
             entry["contentId"],
             title=entry["title"],
             visibility=entry["visibility"],
             allow_anonymous=entry["allowAnonymousPosts"],
+            created=self._ctx.clock.now(),
             group_id=entry["groupId"] or None,
         )
         await self._require_creator(principal, row, _creator_thread(principal, row))
         return row, True
 
-    async def _planned_update(self, principal: Principal, entry: dict[str, Any]) -> Row:
+    async def _planned_update(
+        self, principal: Principal, entry: ConversationEntry
+    ) -> ConversationRow:
         """An update is judged on the stored conversation, never on what the caller sends:
         its church, type and content stay; a private thread keeps its visibility."""
         stored = await self._store.conversations.get(entry["id"])
@@ -335,15 +323,22 @@ class ConversationService:
             raise Unauthorized()
         if not access.can_update_conversation(principal, stored, await self.thread(stored)):
             raise Unauthorized()
-        changeable: tuple[str, ...] = _UPDATABLE
+        updated = stored.copy()
+        present = entry["present"]
+        if "title" in present:
+            updated["title"] = entry["title"]
         if stored["contentType"] == ContentType.PRIVATE_MESSAGE:
-            changeable = ("title",)
-        changes = {key: entry[key] for key in changeable if key in entry["present"]}
-        if "groupId" in changes:
-            changes["groupId"] = changes["groupId"] or None
-        return {**stored, **changes}
+            return updated
+        # What else an update may change; id, church, type, content, date and stats stay.
+        if "groupId" in present:
+            updated["groupId"] = entry["groupId"] or None
+        if "visibility" in present:
+            updated["visibility"] = entry["visibility"]
+        if "allowAnonymousPosts" in present:
+            updated["allowAnonymousPosts"] = entry["allowAnonymousPosts"]
+        return updated
 
-    async def _apply(self, row: Row, is_new: bool) -> Row:
+    async def _apply(self, row: ConversationRow, is_new: bool) -> ConversationRow:
         if not is_new:
             await self._store.conversations.save(row)
             self._cache.discard(row["id"])
@@ -362,7 +357,7 @@ class ConversationService:
         self._current.discard_where(lambda row: row["id"] == conversation_id)
 
 
-def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
+def _creator_thread(principal: Principal, row: ConversationRow) -> tuple[str] | None:
     """A new private-message conversation is its creator's until a thread claims it
     (``POST /privateMessages``), which is how ChurchApps clients open one."""
     if row["contentType"] == ContentType.PRIVATE_MESSAGE and principal.person_id:
@@ -370,11 +365,26 @@ def _creator_thread(principal: Principal, row: Row) -> tuple[str] | None:
     return None
 
 
-_UPDATABLE = ("title", "groupId", "visibility", "allowAnonymousPosts")
-"""What an update may change; id, church, type, content, date and stats always stay."""
+class ConversationEntry(TypedDict):
+    """One checked body entry of ``POST /conversations``; ``present`` names the keys sent."""
+
+    id: str
+    contentType: str
+    contentId: str
+    title: str
+    groupId: str
+    visibility: str
+    allowAnonymousPosts: bool
+    present: frozenset[str]
 
 
-def parse_new_conversation(entry: dict[str, Any]) -> dict[str, Any]:
+class ConversationView(ConversationRow):
+    """A conversation with its first and last message (one if they are the same)."""
+
+    messages: list[MessageRow]
+
+
+def parse_new_conversation(entry: dict[str, Any]) -> ConversationEntry:
     """Validate one body entry of ``POST /conversations``."""
     return {
         "id": validation.identifier(entry, "id", required=False, max_length=ID_LENGTH),

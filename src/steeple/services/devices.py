@@ -17,7 +17,7 @@ from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.push.subscription import TOKEN_PREFIX
 from steeple.services.context import Context
 from steeple.services.ownership import owner_or
-from steeple.storage.rows import Row
+from steeple.storage.rows import DeviceChanges, DeviceRow
 from steeple.types import new_id
 
 DEFAULT_APP = "B1Mobile"
@@ -32,7 +32,7 @@ class DeviceService:
         self._ctx = ctx
         self._store = ctx.store
 
-    async def enroll(self, principal: Principal, body: Any) -> Row:
+    async def enroll(self, principal: Principal, body: Any) -> DeviceRow:
         church_id, person_id = person_of(principal)
         entry = validation.an_object(body)
         token = validation.text(entry, "fcmToken", max_length=MAX_TOKEN)
@@ -46,12 +46,19 @@ class DeviceService:
         found = await self._store.devices.by_token(church_id, token)
         if found is None and device_id:
             found = await self._store.devices.by_device_id(church_id, app_name, device_id)
-        values = {"personId": person_id, "fcmToken": token, "appName": app_name, **details}
+        values: DeviceChanges = {
+            "personId": person_id,
+            "fcmToken": token,
+            "appName": app_name,
+            **details,
+        }
         if device_id:
             values["deviceId"] = device_id
         return await self.keep(church_id, found, values)
 
-    async def keep(self, church_id: str, found: Row | None, values: Row) -> Row:
+    async def keep(
+        self, church_id: str, found: DeviceRow | None, values: DeviceChanges
+    ) -> DeviceRow:
         """Update ``found`` with ``values``, or create a device from them; the saved row."""
         values = {**values, "lastActiveDate": self._ctx.clock.now()}
         if found is not None:
@@ -59,19 +66,25 @@ class DeviceService:
             saved = await self._store.devices.get(church_id, found["id"])
             if saved is not None:
                 return saved
-        row: Row = {
+        # A new device: what enrollment did not send is NULL.
+        row: DeviceRow = {
             "id": new_id(),
             "churchId": church_id,
-            "deviceId": None,
-            "label": None,
-            "deviceInfo": None,
-            **values,
+            "deviceId": values.get("deviceId"),
+            "label": values.get("label"),
+            "deviceInfo": values.get("deviceInfo"),
+            "personId": values["personId"],
+            "fcmToken": values.get("fcmToken"),
+            "appName": values.get("appName"),
+            "lastActiveDate": values["lastActiveDate"],
             "registrationDate": values["lastActiveDate"],
         }
         await self._store.devices.add(row)
         return row
 
-    async def for_person(self, principal: Principal, church_id: str, person_id: str) -> list[Row]:
+    async def for_person(
+        self, principal: Principal, church_id: str, person_id: str
+    ) -> list[DeviceRow]:
         if not owner_or(principal, church_id, person_id, MESSAGING_ADMIN):
             raise Unauthorized()
         return await self._store.devices.for_person(church_id, person_id)
@@ -94,9 +107,9 @@ def person_of(principal: Principal) -> tuple[str, str]:
     return principal.church_id, principal.person_id
 
 
-def device_details(entry: dict[str, Any]) -> Row:
+def device_details(entry: dict[str, Any]) -> DeviceChanges:
     """``label`` and ``deviceInfo`` when given (an update keeps what is not sent)."""
-    details: Row = {}
+    details: DeviceChanges = {}
     label = validation.text(entry, "label", required=False, max_length=LABEL)
     if label:
         details["label"] = label

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from steeple import access, names, validation
@@ -19,15 +20,15 @@ from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
 from steeple.services.rate_limits import require_batch
 from steeple.services.signed_in_names import SignedInNames
-from steeple.storage.rows import Row
+from steeple.storage.rows import ConversationRow, MessageRow
 from steeple.types import new_id
 
 log = logging.getLogger(__name__)
 
-MessageListener = Callable[[Principal, Row, Row], Awaitable[None]]
+MessageListener = Callable[[Principal, MessageRow, ConversationRow], Awaitable[None]]
 """Called after a message is stored and fanned out: (sender, message, conversation)."""
 
-PostGuard = Callable[[Principal, Row, str], Awaitable[None]]
+PostGuard = Callable[[Principal, ConversationRow, str], Awaitable[None]]
 """Called before storing: (sender, conversation, client address); raises to refuse."""
 
 
@@ -42,24 +43,24 @@ class MessageService:
         self.listeners: list[MessageListener] = []
         self.guards: list[PostGuard] = []
 
-    async def send(self, principal: Principal, body: Any, address: str) -> list[Row]:
+    async def send(self, principal: Principal, body: Any, address: str) -> list[MessageRow]:
         """``POST /messages/send``: anonymous callers welcome where the room allows them,
         one message per request (PROTOCOL.md 5.6)."""
         entries = validation.array_of_objects(body)
         require_batch(principal, entries, 1, "message")
-        drafts = []
+        pending = []
         for entry in entries:
             church_id = validation.identifier(entry, "churchId")
             conversation = await self._postable(principal, church_id, entry, address)
-            drafts.append((self._draft(principal, conversation, entry), conversation))
-        return await self._save(principal, drafts)
+            pending.append((conversation, entry))
+        return await self._save(principal, pending)
 
-    async def post(self, principal: Principal, body: Any, address: str) -> list[Row]:
+    async def post(self, principal: Principal, body: Any, address: str) -> list[MessageRow]:
         """``POST /messages``: authenticated new messages, or edits when ``id`` is given."""
         if not principal.authenticated:
             raise Unauthorized()
         entries = validation.array_of_objects(body)
-        edits, drafts = [], []
+        edits, pending = [], []
         for entry in entries:
             message_id = validation.identifier(entry, "id", required=False)
             if message_id:
@@ -69,9 +70,9 @@ class MessageService:
                 principal, principal.church_id, entry, address, missing=Unauthorized()
             )
             entry = {**entry, "displayName": author_name(principal) or entry.get("displayName")}
-            drafts.append((self._draft(principal, conversation, entry), conversation))
+            pending.append((conversation, entry))
         checked_edits = [(m, self._checked_edit(m)) for m in edits]
-        saved = await self._save(principal, drafts)
+        saved = await self._save(principal, pending)
         return saved + [await self._apply_edit(m, frame) for m, frame in checked_edits]
 
     async def _postable(
@@ -81,7 +82,7 @@ class MessageService:
         entry: dict[str, Any],
         address: str,
         missing: Exception | None = None,
-    ) -> Row:
+    ) -> ConversationRow:
         """The conversation an entry may be posted to; ``missing`` is raised when it is
         not in ``church_id`` (``POST /messages`` answers 401 there, PROTOCOL.md 4)."""
         conversation_id = validation.identifier(entry, "conversationId")
@@ -97,7 +98,13 @@ class MessageService:
             await guard(principal, conversation, address)
         return conversation
 
-    def _draft(self, principal: Principal, conversation: Row, entry: dict[str, Any]) -> Row:
+    def _draft(
+        self,
+        principal: Principal,
+        conversation: ConversationRow,
+        entry: dict[str, Any],
+        sent: datetime,
+    ) -> MessageRow:
         default_name = principal.display_name if principal.authenticated else ""
         return {
             "id": new_id(),
@@ -106,7 +113,7 @@ class MessageService:
             "displayName": names.display_name(
                 entry.get("displayName"), default_name, max_length=names.MESSAGE_NAME_LENGTH
             ),
-            "timeSent": None,
+            "timeSent": sent,
             # A guest's post is a comment whatever it claims to be (PROTOCOL.md 5.6).
             "messageType": (entry.get("messageType") or "message")
             if principal.authenticated
@@ -116,14 +123,20 @@ class MessageService:
             "timeUpdated": None,
         }
 
-    async def _save(self, principal: Principal, drafts: list[tuple[Row, Row]]) -> list[Row]:
-        if not drafts:
+    async def _save(
+        self, principal: Principal, pending: list[tuple[ConversationRow, dict[str, Any]]]
+    ) -> list[MessageRow]:
+        """Store and fan out a message for each (conversation, entry); each is stamped
+        with its ``timeSent`` only now, next to the name it is shown by."""
+        if not pending:
             return []
-        for message, _ in drafts:
-            message["timeSent"] = self._ctx.clock.now()
+        drafts = []
+        for conversation, entry in pending:
+            message = self._draft(principal, conversation, entry, self._ctx.clock.now())
+            drafts.append((message, conversation))
             message["displayName"] = await self._signed_in.name_for(
                 (message["churchId"], message["conversationId"]),
-                message["displayName"],
+                message["displayName"] or "",
                 signed_in=principal.authenticated,
                 max_length=names.MESSAGE_NAME_LENGTH,
             )
@@ -133,12 +146,16 @@ class MessageService:
             await self._fan_out(principal, message, conversation, frame)
         return [m for m, _ in drafts]
 
-    def _message_frame(self, message: Row) -> Outbound:
+    def _message_frame(self, message: MessageRow) -> Outbound:
         room = (message["churchId"], message["conversationId"])
         return self._ctx.checked_frame(room, Action.MESSAGE, message)
 
     async def _fan_out(
-        self, principal: Principal, message: Row, conversation: Row, frame: Outbound
+        self,
+        principal: Principal,
+        message: MessageRow,
+        conversation: ConversationRow,
+        frame: Outbound,
     ) -> None:
         await self._ctx.publish_frame((message["churchId"], message["conversationId"]), frame)
         await self._conversations.announce_message(conversation)
@@ -157,7 +174,7 @@ class MessageService:
 
     async def _edit_draft(
         self, principal: Principal, message_id: str, entry: dict[str, Any]
-    ) -> Row:
+    ) -> MessageRow:
         content = validation.text(entry, "content", max_length=validation.MAX_CONTENT)
         message = await self._store.messages.get(message_id, principal.church_id)
         if message is None:
@@ -168,11 +185,11 @@ class MessageService:
         # The author's id and name stay whoever edits (PROTOCOL.md 4, POST /messages).
         return {**message, "content": content}
 
-    def _checked_edit(self, message: Row) -> Outbound:
+    def _checked_edit(self, message: MessageRow) -> Outbound:
         message["timeUpdated"] = self._ctx.clock.now()
         return self._message_frame(message)
 
-    async def _apply_edit(self, message: Row, frame: Outbound) -> Row:
+    async def _apply_edit(self, message: MessageRow, frame: Outbound) -> MessageRow:
         await self._store.messages.edit(
             message["id"], message["content"], message["displayName"], message["timeUpdated"]
         )
@@ -187,19 +204,19 @@ class MessageService:
 
     async def catchup(
         self, principal: Principal, church_id: str, conversation_id: str, after: str | None
-    ) -> list[Row]:
+    ) -> list[MessageRow]:
         await self._conversations.readable(principal, church_id, conversation_id)
         return await self._history_page(conversation_id, after)
 
     async def in_conversation(
         self, principal: Principal, conversation_id: str, after: str | None = None
-    ) -> list[Row]:
+    ) -> list[MessageRow]:
         if not principal.authenticated:
             raise Unauthorized()
         await self._conversations.readable(principal, principal.church_id, conversation_id)
         return await self._history_page(conversation_id, after)
 
-    async def _history_page(self, conversation_id: str, after: str | None) -> list[Row]:
+    async def _history_page(self, conversation_id: str, after: str | None) -> list[MessageRow]:
         """At most ``HISTORY_LIMIT`` messages, oldest first (PROTOCOL 5.6): the newest
         ones, or those following ``after``. An ``after`` that names no message (deleted,
         or never one) pages from the first message, as the whole history was returned
@@ -213,7 +230,7 @@ class MessageService:
             raise BadRequest("'after' names a message of another conversation")
         return await self._store.messages.in_conversation(conversation_id, cursor, limit)
 
-    async def get(self, principal: Principal, church_id: str, message_id: str) -> Row:
+    async def get(self, principal: Principal, church_id: str, message_id: str) -> MessageRow:
         message = await self._store.messages.get(message_id, church_id)
         if message is None:
             raise NotFound("message not found")
@@ -231,7 +248,9 @@ class MessageService:
         room = (message["churchId"], message["conversationId"])
         await self._ctx.publish(room, Action.DELETE_MESSAGE, {"id": message_id})
 
-    async def start_conversation(self, principal: Principal, body: Any, address: str) -> Row:
+    async def start_conversation(
+        self, principal: Principal, body: Any, address: str
+    ) -> ConversationRow:
         """``POST /conversations/start``: a new conversation with its first message."""
         if not principal.authenticated:
             raise Unauthorized()
@@ -246,7 +265,7 @@ class MessageService:
             await guard(principal, conversation, address)
         await self._conversations.insert(conversation)
         draft = {"conversationId": conversation["id"], "content": comment}
-        await self._save(principal, [(self._draft(principal, conversation, draft), conversation)])
+        await self._save(principal, [(conversation, draft)])
         return conversation
 
 

@@ -17,7 +17,7 @@ from steeple.cache import TtlCache
 from steeple.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from steeple.protocol.frames import Action
 from steeple.services.context import Context
-from steeple.storage.rows import Row
+from steeple.storage.rows import BlockedIpRow, ConversationRow
 from steeple.types import ID_LENGTH, Room, is_valid_id, new_id
 
 PSEUDONYM_LENGTH = 45
@@ -36,7 +36,7 @@ class ModerationService:
 
     # --- blocked addresses -------------------------------------------------------------------
 
-    async def toggle_blocks(self, principal: Principal, body: Any) -> list[Row]:
+    async def toggle_blocks(self, principal: Principal, body: Any) -> list[BlockedIpView]:
         """``POST /blockedIps``: toggle each entry's block; one ``blockedIp`` frame per room."""
         if not access.can_moderate(principal, principal.church_id):
             raise Unauthorized()
@@ -72,7 +72,9 @@ class ModerationService:
         self._blocks.put(room, frozenset(blocked))
         await self._ctx.publish(room, Action.BLOCKED_IP, blocked)
 
-    async def guard(self, principal: Principal, conversation: Row, address: str) -> None:
+    async def guard(
+        self, principal: Principal, conversation: ConversationRow, address: str
+    ) -> None:
         """A :data:`~steeple.services.messages.PostGuard`: 403 for a blocked address."""
         church_id = conversation["churchId"]
         if access.can_moderate(principal, church_id):
@@ -97,7 +99,13 @@ class ModerationService:
         return callout
 
 
-def _parse_block(principal: Principal, entry: dict[str, Any]) -> Row:
+class BlockedIpView(BlockedIpRow):
+    """A toggled block and whether the address is blocked now."""
+
+    blocked: bool
+
+
+def _parse_block(principal: Principal, entry: dict[str, Any]) -> BlockedIpRow:
     return {
         "id": new_id(),
         "churchId": principal.church_id,
@@ -116,5 +124,5 @@ def _pseudonym(entry: dict[str, Any]) -> str:
     return value
 
 
-def _room(row: Row) -> Room:
+def _room(row: BlockedIpRow) -> Room:
     return (row["churchId"], row["conversationId"])

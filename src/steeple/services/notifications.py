@@ -20,8 +20,7 @@ from steeple.services.alerts import Alerts
 from steeple.services.context import Context
 from steeple.services.push_news import message_news
 from steeple.storage.messages import SUBSCRIPTION
-from steeple.storage.rows import Row
-from steeple.types import new_id
+from steeple.storage.rows import ConversationRow, MessageRow, NotificationRow, new_notification
 
 NOTIFICATION_CONTENT = 45
 SILENT_TYPES = frozenset(
@@ -42,7 +41,9 @@ class NotificationService:
 
     # --- after a message (a MessageService listener) -------------------------------------
 
-    async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
+    async def after_message(
+        self, sender: Principal, message: MessageRow, conversation: ConversationRow
+    ) -> None:
         """Notify the conversation's subscribers."""
         if conversation.get("contentType") in SILENT_TYPES:
             return
@@ -50,7 +51,7 @@ class NotificationService:
             return
         await self._notify_subscribers(message, conversation)
 
-    async def _notify_subscribers(self, message: Row, conversation: Row) -> None:
+    async def _notify_subscribers(self, message: MessageRow, conversation: ConversationRow) -> None:
         church_id = conversation["churchId"]
         people = await self._store.messages.subscribers(conversation["id"])
         people.discard(message["personId"])
@@ -62,7 +63,14 @@ class NotificationService:
         )
         title = f"New message: {conversation.get('title') or ''}".strip()
         rows = [
-            self._row(church_id, person, (content_type, content_id), message, title)
+            new_notification(
+                church_id,
+                person,
+                (content_type, content_id),
+                message=title,
+                sent=self._ctx.clock.now(),
+                triggered_by=message["personId"],
+            )
             for person in sorted(people)
         ]
         await self._store.notifications.add(rows)
@@ -71,31 +79,13 @@ class NotificationService:
         for row in rows:
             await self._alerts.tell(church_id, row["personId"], title=title, push=news)
 
-    def _row(
-        self, church_id: str, person_id: str, content: tuple[str, str], message: Row, title: str
-    ) -> Row:
-        return {
-            "id": new_id(),
-            "churchId": church_id,
-            "personId": person_id,
-            "contentType": content[0],
-            "contentId": content[1],
-            "timeSent": self._ctx.clock.now(),
-            "isNew": True,
-            "message": title,
-            "link": None,
-            "deliveryMethod": None,
-            "triggeredByPersonId": message["personId"],
-            "category": None,
-        }
-
     # --- the bell --------------------------------------------------------------------------
 
     async def unread_count(self, principal: Principal) -> dict[str, int]:
         _require_person(principal)
         return await self._alerts.counts(principal.church_id, principal.person_id)
 
-    async def mine(self, principal: Principal) -> list[Row]:
+    async def mine(self, principal: Principal) -> list[NotificationRow]:
         """The caller's notifications newest first; reading them marks them read."""
         _require_person(principal)
         rows = await self._store.notifications.for_person(principal.church_id, principal.person_id)
@@ -124,7 +114,7 @@ class NotificationService:
             await self._alerts.tell(church_id, person_id)
 
 
-def _content(conversation: Row) -> tuple[str, str]:
+def _content(conversation: ConversationRow) -> tuple[str, str]:
     """The conversation's content, cut to the notification columns' 45 characters."""
     return (
         str(conversation.get("contentType") or "")[:NOTIFICATION_CONTENT],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from steeple import validation
@@ -26,7 +27,7 @@ from steeple.services.preference_catalogue import BY_KEY
 from steeple.services.push_dispatcher import PushDispatcher
 from steeple.services.push_news import PushNews, cut
 from steeple.services.reach import SocketReach
-from steeple.storage.rows import Row
+from steeple.storage.rows import DeliveryLogRow, NotificationRow, new_notification
 from steeple.types import ID_LENGTH, is_valid_id, new_id
 
 MAX_MESSAGE = 2000
@@ -49,12 +50,16 @@ class PersonNotifications:
         self._reach = reach
         self._push = push
 
-    async def for_person(self, principal: Principal, church_id: str, person_id: str) -> list[Row]:
+    async def for_person(
+        self, principal: Principal, church_id: str, person_id: str
+    ) -> list[NotificationRow]:
         if not owner_or(principal, church_id, person_id, MESSAGING_ADMIN):
             raise Unauthorized()
         return await self._store.notifications.for_person(church_id, person_id)
 
-    async def get(self, principal: Principal, church_id: str, notification_id: str) -> Row:
+    async def get(
+        self, principal: Principal, church_id: str, notification_id: str
+    ) -> NotificationRow:
         return await self._owned(principal, church_id, notification_id)
 
     async def delete(self, principal: Principal, church_id: str, notification_id: str) -> None:
@@ -63,7 +68,9 @@ class PersonNotifications:
         if deleted and row.get("isNew"):  # the owner's other tabs keep their counts right
             await self._alerts.tell(church_id, row["personId"])
 
-    async def _owned(self, principal: Principal, church_id: str, notification_id: str) -> Row:
+    async def _owned(
+        self, principal: Principal, church_id: str, notification_id: str
+    ) -> NotificationRow:
         if not principal.in_church(church_id):
             raise Unauthorized()
         row = await self._store.notifications.get(church_id, notification_id)
@@ -75,7 +82,7 @@ class PersonNotifications:
 
     # --- raised by an administrator -----------------------------------------------------
 
-    async def create(self, principal: Principal, body: Any) -> list[Row]:
+    async def create(self, principal: Principal, body: Any) -> list[NotificationRow]:
         """``{peopleIds, contentType, contentId, message, link?}`` -> one new row each."""
         church_id = _admin(principal)
         entry = validation.an_object(body)
@@ -83,24 +90,31 @@ class PersonNotifications:
         template = _template(entry)
         reached = {p for p in people if await self._reach.has_socket(church_id, p)}
         rows = [
-            {
-                **template,
-                "id": new_id(),
-                "churchId": church_id,
-                "personId": person_id,
-                "timeSent": self._ctx.clock.now(),
-                "isNew": True,
-                "deliveryMethod": SOCKET if person_id in reached else None,
-                "triggeredByPersonId": principal.person_id or None,
-            }
+            new_notification(
+                church_id,
+                person_id,
+                template.content,
+                message=template.message,
+                sent=self._ctx.clock.now(),
+                triggered_by=principal.person_id or None,
+                link=template.link,
+                delivery_method=SOCKET if person_id in reached else None,
+                category=template.category,
+            )
             for person_id in people
         ]
         await self._store.notifications.add(rows)
         for row in rows:
             await self._alerts.tell(
-                church_id, row["personId"], title=row["message"], push=_row_news(row)
+                church_id, row["personId"], title=template.message, push=_row_news(row)
             )
-        await self._log([r for r in rows if r["personId"] in reached])
+        await self._log(
+            [
+                (r["churchId"], r["personId"], r["contentType"], r["contentId"])
+                for r in rows
+                if r["personId"] in reached
+            ]
+        )
         return rows
 
     async def send_test(self, principal: Principal, body: Any) -> dict[str, Any]:
@@ -123,8 +137,7 @@ class PersonNotifications:
         )
         await self._alerts.tell(church_id, person_id, title=title, push=news)
         if reached:
-            test = {"churchId": church_id, "personId": person_id, "contentType": "test"}
-            await self._log([{**test, "contentId": None}])
+            await self._log([(church_id, person_id, "test", None)])
             return {"method": SOCKET, "success": True}
         return {"method": PUSH if await self._pushed(pushed) else "", "success": True}
 
@@ -140,28 +153,28 @@ class PersonNotifications:
             return await asyncio.wait_for(asyncio.shield(pushed), wait)
         return False
 
-    async def _log(self, deliveries: list[Row]) -> None:
+    async def _log(self, deliveries: list[tuple[str, str, str | None, str | None]]) -> None:
+        """One socket delivery per (churchId, personId, contentType, contentId)."""
         now = self._ctx.clock.now()
-        await self._store.delivery_logs.add(
-            [
-                {
-                    "id": new_id(),
-                    "churchId": row["churchId"],
-                    "personId": row["personId"],
-                    "contentType": row["contentType"],
-                    "contentId": row["contentId"],
-                    "deliveryMethod": SOCKET,
-                    "success": True,
-                    "errorMessage": None,
-                    "deliveryAddress": None,
-                    "attemptTime": now,
-                }
-                for row in deliveries
-            ]
-        )
+        rows: list[DeliveryLogRow] = [
+            {
+                "id": new_id(),
+                "churchId": church_id,
+                "personId": person_id,
+                "contentType": content_type,
+                "contentId": content_id,
+                "deliveryMethod": SOCKET,
+                "success": True,
+                "errorMessage": None,
+                "deliveryAddress": None,
+                "attemptTime": now,
+            }
+            for church_id, person_id, content_type, content_id in deliveries
+        ]
+        await self._store.delivery_logs.add(rows)
 
 
-def _row_news(row: Row) -> PushNews:
+def _row_news(row: NotificationRow) -> PushNews:
     return PushNews(
         title=NOTIFICATION_TITLE,
         body=cut(str(row["message"] or "")),
@@ -190,8 +203,17 @@ def _people(value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _template(entry: dict[str, Any]) -> Row:
+@dataclass(frozen=True)
+class _Template:
     """The columns every created row shares, checked."""
+
+    content: tuple[str, str]
+    message: str
+    link: str | None
+    category: str | None
+
+
+def _template(entry: dict[str, Any]) -> _Template:
     content_type = validation.text(
         entry, "contentType", required=False, max_length=NOTIFICATION_CONTENT
     )
@@ -200,12 +222,12 @@ def _template(entry: dict[str, Any]) -> Row:
     category = validation.text(entry, "category", required=False, max_length=45)
     if category and category not in BY_KEY:
         raise BadRequest(f"'category' must be one of {', '.join(BY_KEY)}")
-    return {
-        "contentType": content_type,
-        "contentId": validation.text(
-            entry, "contentId", required=False, max_length=NOTIFICATION_CONTENT
-        ),
-        "message": validation.text(entry, "message", max_length=MAX_MESSAGE),
-        "link": validation.text(entry, "link", required=False, max_length=MAX_LINK) or None,
-        "category": category or None,
-    }
+    content_id = validation.text(
+        entry, "contentId", required=False, max_length=NOTIFICATION_CONTENT
+    )
+    return _Template(
+        content=(content_type, content_id),
+        message=validation.text(entry, "message", max_length=MAX_MESSAGE),
+        link=validation.text(entry, "link", required=False, max_length=MAX_LINK) or None,
+        category=category or None,
+    )

@@ -20,7 +20,7 @@ from steeple.errors import BadRequest, Unauthorized
 from steeple.services.context import Context
 from steeple.services.preference_catalogue import BY_KEY, CHANNELS, SMS, catalogue, channels
 from steeple.storage.preferences import Choice
-from steeple.storage.rows import Row
+from steeple.storage.rows import PreferenceChanges, PreferenceRow
 from steeple.types import new_id
 
 EMAIL_FREQUENCIES = ("individual", "daily", "weekly", "never")
@@ -28,7 +28,6 @@ MAX_PUSH_PER_DAY = 10_000
 MAX_OVERRIDES = 100
 MAX_TIME_ZONE = 64
 _TIME_OF_DAY = re.compile(r"(\d\d):(\d\d)(?::(\d\d))?")
-_TIME_FIELDS = ("quietHoursStart", "quietHoursEnd")
 
 
 class PreferenceService:
@@ -42,7 +41,7 @@ class PreferenceService:
             raise Unauthorized()
         return catalogue()
 
-    async def mine(self, principal: Principal) -> Row:
+    async def mine(self, principal: Principal) -> dict[str, object]:
         church_id, person_id = _person(principal)
         return await self._view(await self._row(church_id, person_id))
 
@@ -61,11 +60,13 @@ class PreferenceService:
         )
         return await self._view(await self._row(church_id, person_id))
 
-    async def _save_rows(self, church_id: str, person_id: str, body: list[Any]) -> list[Row]:
+    async def _save_rows(
+        self, church_id: str, person_id: str, body: list[Any]
+    ) -> list[dict[str, object]]:
         entries = validation.array_of_objects(body)
         if not entries:
             return []
-        changes: Row = {}
+        changes: PreferenceChanges = {}
         for entry in entries:  # one row per person: later entries win
             changes.update(self._changes(entry))
         row = await self._row(church_id, person_id)
@@ -74,7 +75,7 @@ class PreferenceService:
 
     # --- reading -------------------------------------------------------------------------
 
-    async def _row(self, church_id: str, person_id: str) -> Row:
+    async def _row(self, church_id: str, person_id: str) -> PreferenceRow:
         """The person's row, created with the defaults on first use."""
         row = await self._store.preferences.get(church_id, person_id)
         if row is None:
@@ -83,14 +84,14 @@ class PreferenceService:
         assert row is not None
         return row
 
-    async def _opted(self, row: Row) -> dict[str, dict[str, bool]]:
+    async def _opted(self, row: PreferenceRow) -> dict[str, dict[str, bool]]:
         """The person's stored choices: category -> channel -> optedIn."""
         found: dict[str, dict[str, bool]] = {}
         for o in await self._store.preferences.overrides(row["churchId"], row["personId"]):
             found.setdefault(o["categoryKey"], {})[o["channel"]] = bool(o["optedIn"])
         return found
 
-    async def _view(self, row: Row) -> Row:
+    async def _view(self, row: PreferenceRow) -> dict[str, object]:
         opted = await self._opted(row)
         allow_sms = bool(row["allowSms"])
         categories = [
@@ -108,17 +109,19 @@ class PreferenceService:
 
     # --- checking ------------------------------------------------------------------------
 
-    def _changes(self, entry: dict[str, Any]) -> Row:
+    def _changes(self, entry: dict[str, Any]) -> PreferenceChanges:
         """The scalar fields present in ``entry``, checked; unknown keys are ignored."""
-        changes: Row = {}
-        for name in ("allowPush", "masterMute"):
-            if entry.get(name) is not None:
-                changes[name] = validation.flag(entry, name, False)
+        changes: PreferenceChanges = {}
+        if entry.get("allowPush") is not None:
+            changes["allowPush"] = validation.flag(entry, "allowPush", False)
+        if entry.get("masterMute") is not None:
+            changes["masterMute"] = validation.flag(entry, "masterMute", False)
         if entry.get("emailFrequency") is not None:
             changes["emailFrequency"] = _email_frequency(entry["emailFrequency"])
-        for name in _TIME_FIELDS:
-            if name in entry:
-                changes[name] = _time_of_day(entry[name], name)
+        if "quietHoursStart" in entry:
+            changes["quietHoursStart"] = _time_of_day(entry["quietHoursStart"], "quietHoursStart")
+        if "quietHoursEnd" in entry:
+            changes["quietHoursEnd"] = _time_of_day(entry["quietHoursEnd"], "quietHoursEnd")
         if "timeZone" in entry:
             changes["timeZone"] = self._time_zone(entry["timeZone"])
         if "maxPushPerDay" in entry:
@@ -143,7 +146,7 @@ def _person(principal: Principal) -> tuple[str, str]:
     return principal.church_id, principal.person_id
 
 
-def _default_row(church_id: str, person_id: str) -> Row:
+def _default_row(church_id: str, person_id: str) -> PreferenceRow:
     return {
         "id": new_id(),
         "churchId": church_id,
@@ -159,7 +162,7 @@ def _default_row(church_id: str, person_id: str) -> Row:
     }
 
 
-def _plain(row: Row) -> Row:
+def _plain(row: PreferenceRow) -> dict[str, object]:
     """The row as JSON: times of day as ``HH:MM:SS``, as a MySQL ``time`` column reads."""
     return {
         key: value.strftime("%H:%M:%S") if isinstance(value, time) else value

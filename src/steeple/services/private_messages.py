@@ -19,10 +19,17 @@ from steeple.errors import BadRequest, NotFound, Unauthorized
 from steeple.protocol.content_types import ContentType
 from steeple.services.alerts import Alerts
 from steeple.services.context import Context
+from steeple.services.conversations import ConversationView
 from steeple.services.push_news import message_news
 from steeple.services.rate_limits import RateLimits
 from steeple.storage.messages import SUBSCRIPTION
-from steeple.storage.rows import Row
+from steeple.storage.rows import (
+    ConversationRow,
+    MessageRow,
+    PrivateMessageRow,
+    new_conversation,
+    new_notification,
+)
 from steeple.types import ID_LENGTH, new_id
 
 
@@ -36,7 +43,7 @@ class PrivateMessageService:
 
     # --- opening threads -------------------------------------------------------------------
 
-    async def open(self, principal: Principal, body: Any) -> list[Row]:
+    async def open(self, principal: Principal, body: Any) -> list[PrivateMessageRow]:
         """``POST /privateMessages``: the pair's existing thread, or a new one.
 
         Every entry is checked before any is written. Without a ``conversationId`` the
@@ -62,7 +69,9 @@ class PrivateMessageService:
         }:
             raise Unauthorized()
 
-    async def _open_one(self, principal: Principal, to_person: str, conversation_id: str) -> Row:
+    async def _open_one(
+        self, principal: Principal, to_person: str, conversation_id: str
+    ) -> PrivateMessageRow:
         # One opening per pair at a time on this node, so two quick clicks make one
         # thread. Once a thread is committed every later call finds it, so the lock
         # can be dropped as soon as its holder is done.
@@ -75,7 +84,7 @@ class PrivateMessageService:
 
     async def _find_or_create(
         self, principal: Principal, to_person: str, conversation_id: str
-    ) -> Row:
+    ) -> PrivateMessageRow:
         church_id, me = principal.church_id, principal.person_id
         existing = await self._store.private_messages.between(church_id, me, to_person)
         if existing is not None:
@@ -84,9 +93,17 @@ class PrivateMessageService:
         if not conversation_id:
             # A signed-in person: the address is not needed to name the caller.
             await self._limits.create(principal, church_id, ContentType.PRIVATE_MESSAGE, "")
-            conversation = self._new_conversation(principal)
+            conversation = new_conversation(
+                church_id,
+                ContentType.PRIVATE_MESSAGE,
+                me,
+                title="Private Message",
+                visibility="hidden",
+                allow_anonymous=False,
+                created=self._ctx.clock.now(),
+            )
             conversation_id = conversation["id"]
-        thread = {
+        thread: PrivateMessageRow = {
             "id": new_id(),
             "churchId": church_id,
             "fromPersonId": me,
@@ -97,38 +114,24 @@ class PrivateMessageService:
         await self._store.private_messages.create(thread, conversation)
         return thread
 
-    def _new_conversation(self, principal: Principal) -> Row:
-        return {
-            "id": new_id(),
-            "churchId": principal.church_id,
-            "contentType": ContentType.PRIVATE_MESSAGE,
-            "contentId": principal.person_id,
-            "title": "Private Message",
-            "dateCreated": self._ctx.clock.now(),
-            "groupId": None,
-            "visibility": "hidden",
-            "firstPostId": None,
-            "lastPostId": None,
-            "postCount": 0,
-            "allowAnonymousPosts": False,
-        }
-
     # --- reading ---------------------------------------------------------------------------
 
-    async def inbox(self, principal: Principal) -> list[Row]:
+    async def inbox(self, principal: Principal) -> list[InboxThread]:
         """The caller's threads, newest activity first, each with its last message."""
         _require_person(principal)
         pairs = await self._store.private_messages.inbox(principal.church_id, principal.person_id)
         last_ids = [c["lastPostId"] for _, c in pairs if c["lastPostId"]]
         found = {m["id"]: m for m in await self._store.messages.many(last_ids)}
-        result = []
+        result: list[InboxThread] = []
         for thread, conversation in pairs:
             last = found.get(conversation["lastPostId"] or "")
             messages = [last] if last is not None else []
             result.append({**thread, "conversation": {**conversation, "messages": messages}})
         return result
 
-    async def existing(self, principal: Principal, person_id: str) -> Row:
+    async def existing(
+        self, principal: Principal, person_id: str
+    ) -> PrivateMessageRow | dict[str, object]:
         """The thread between the caller and that person, or ``{}``; reading clears it."""
         _require_person(principal)
         thread = await self._store.private_messages.between(
@@ -138,10 +141,10 @@ class PrivateMessageService:
             return {}
         return await self._read(principal, thread)
 
-    async def get(self, principal: Principal, thread_id: str) -> Row:
+    async def get(self, principal: Principal, thread_id: str) -> PrivateMessageRow:
         return await self._read(principal, await self._participant_thread(principal, thread_id))
 
-    async def _read(self, principal: Principal, thread: Row) -> Row:
+    async def _read(self, principal: Principal, thread: PrivateMessageRow) -> PrivateMessageRow:
         if thread["notifyPersonId"] == principal.person_id:
             if await self._store.private_messages.clear_flag(thread, principal.person_id):
                 await self._alerts.tell(principal.church_id, principal.person_id)
@@ -155,7 +158,7 @@ class PrivateMessageService:
         if thread["notifyPersonId"]:
             await self._alerts.tell(thread["churchId"], thread["notifyPersonId"])
 
-    async def _participant_thread(self, principal: Principal, thread_id: str) -> Row:
+    async def _participant_thread(self, principal: Principal, thread_id: str) -> PrivateMessageRow:
         _require_person(principal)
         thread = await self._store.private_messages.get(principal.church_id, thread_id)
         if thread is None:
@@ -166,7 +169,9 @@ class PrivateMessageService:
 
     # --- after a message (a MessageService listener) -------------------------------------
 
-    async def after_message(self, sender: Principal, message: Row, conversation: Row) -> None:
+    async def after_message(
+        self, sender: Principal, message: MessageRow, conversation: ConversationRow
+    ) -> None:
         """Flag the other person of the thread and tell their ``alerts`` sockets."""
         if conversation.get("contentType") != ContentType.PRIVATE_MESSAGE:
             return
@@ -174,7 +179,7 @@ class PrivateMessageService:
             return  # a notification switch notifies nobody (PROTOCOL.md 4)
         await self._flag_recipient(message, conversation)
 
-    async def _flag_recipient(self, message: Row, conversation: Row) -> None:
+    async def _flag_recipient(self, message: MessageRow, conversation: ConversationRow) -> None:
         thread = await self._store.private_messages.for_conversation(conversation["id"])
         if thread is None:
             return
@@ -182,26 +187,25 @@ class PrivateMessageService:
         recipient = thread["toPersonId" if sender == thread["fromPersonId"] else "fromPersonId"]
         title = f"New message from {message['displayName']}"
         await self._store.private_messages.flag(thread["id"], recipient)
-        await self._store.notifications.keep_shadow(
-            {
-                "id": new_id(),
-                "churchId": thread["churchId"],
-                "personId": recipient,
-                "contentType": ContentType.PRIVATE_MESSAGE,
-                "contentId": thread["id"],
-                "timeSent": message["timeSent"],
-                "isNew": True,
-                "message": title,
-                "link": None,
-                "deliveryMethod": None,
-                "triggeredByPersonId": sender,
-                "category": None,
-            }
+        shadow = new_notification(
+            thread["churchId"],
+            recipient,
+            (ContentType.PRIVATE_MESSAGE, thread["id"]),
+            message=title,
+            sent=message["timeSent"],
+            triggered_by=sender,
         )
+        await self._store.notifications.keep_shadow(shadow)
         news = message_news(message, conversation, title=title, private=True)
         await self._alerts.tell(
             thread["churchId"], recipient, message=message, title=title, push=news
         )
+
+
+class InboxThread(PrivateMessageRow):
+    """A thread with its conversation and that conversation's last message."""
+
+    conversation: ConversationView
 
 
 def _parse_entry(principal: Principal, entry: dict[str, Any]) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from steeple.services.push_gates import PushGates, is_transactional
 from steeple.services.push_news import PushNews
 from steeple.services.push_sender import PushSender
 from steeple.services.reach import SocketReach
-from steeple.storage.rows import Row
+from steeple.storage.rows import HeldPushRow
 from steeple.types import new_id
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def _settle(news: PushNews, pushed: bool) -> None:
 
 def _held_row(
     church_id: str, person_id: str, news: PushNews, now: datetime, release: datetime
-) -> Row:
+) -> HeldPushRow:
     return {
         "id": new_id(),
         "churchId": church_id,
@@ -206,7 +206,7 @@ def _held_row(
     }
 
 
-def _held_news(row: Row) -> PushNews:
+def _held_news(row: HeldPushRow) -> PushNews:
     """The held push as news again; the gates are asked again when it is released."""
     return PushNews(
         title=row["title"] or "",

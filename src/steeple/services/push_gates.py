@@ -11,11 +11,12 @@ counted against the cap: they are about commitments the person made.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from steeple.services.preference_catalogue import BY_KEY, PUSH, channels
-from steeple.storage.rows import Row
 from steeple.storage.store import Store
 
 
@@ -32,15 +33,16 @@ class PushGates:
 
     @classmethod
     async def load(cls, store: Store, church_id: str, person_id: str) -> PushGates:
-        row = await store.preferences.get(church_id, person_id) or {}
+        row = await store.preferences.get(church_id, person_id)
         opted: dict[str, dict[str, bool]] = {}
-        if row:
+        if row is not None:
             for o in await store.preferences.overrides(church_id, person_id):
                 opted.setdefault(o["categoryKey"], {})[o["channel"]] = bool(o["optedIn"])
-        return cls.of(row, opted)
+        return cls.of(row or {}, opted)
 
     @classmethod
-    def of(cls, row: Row, opted: dict[str, dict[str, bool]]) -> PushGates:
+    def of(cls, row: Mapping[str, Any], opted: dict[str, dict[str, bool]]) -> PushGates:
+        """From a preference row, or the columns of one that are known (none: defaults)."""
         return cls(
             allow_push=row.get("allowPush") is not False,
             master_mute=bool(row.get("masterMute")),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from steeple.protocol.content_types import ContentType
 from steeple.push.message import TEXT_LIMIT
-from steeple.storage.rows import Row
+from steeple.storage.rows import ConversationRow, MessageRow
 
 DIRECT_MESSAGES = "direct_messages"
 GROUP_MESSAGES = "group_messages"
@@ -42,7 +42,9 @@ def conversation_link(conversation_id: str) -> str:
     return f"/messages/{conversation_id}"
 
 
-def message_news(message: Row, conversation: Row, *, title: str, private: bool) -> PushNews:
+def message_news(
+    message: MessageRow, conversation: ConversationRow, *, title: str, private: bool
+) -> PushNews:
     """A new message in a conversation: private messages are urgent and ``direct_messages``."""
     if private:
         category = DIRECT_MESSAGES

@@ -23,14 +23,14 @@ from steeple.push.channel import ChannelRoute
 from steeple.push.message import PushMessage, PushOutcome
 from steeple.services.context import Context
 from steeple.services.push_news import PushNews
-from steeple.storage.rows import Row
+from steeple.storage.rows import DeliveryLogRow, DeviceRow
 from steeple.types import new_id
 
 log = logging.getLogger(__name__)
 
 BASE_BACKOFF = 1.0
 
-Target = tuple[ChannelRoute, Row]
+Target = tuple[ChannelRoute, DeviceRow]
 """A device and the channel that reaches it."""
 
 
@@ -68,7 +68,7 @@ class PushSender:
             pending = [target for target, _ in retry]
         return delivered
 
-    def _targets(self, devices: list[Row]) -> list[Target]:
+    def _targets(self, devices: list[DeviceRow]) -> list[Target]:
         found: list[Target] = []
         for device in devices:
             token = str(device.get("fcmToken") or "")
@@ -154,7 +154,7 @@ class PushSender:
 
 def _log_row(
     news: PushNews, church_id: str, person_id: str, method: str, outcome: PushOutcome, now: datetime
-) -> Row:
+) -> DeliveryLogRow:
     return {
         "id": new_id(),
         "churchId": church_id,

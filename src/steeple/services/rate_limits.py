@@ -34,7 +34,7 @@ from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.services.context import Context
 from steeple.services.rate_buckets import Buckets, Charge, retry_seconds
 from steeple.settings import Rate
-from steeple.storage.rows import Row
+from steeple.storage.rows import ConversationRow
 from steeple.types import Room
 
 ADDRESS_SCOPE = "*rate-limits*"
@@ -83,7 +83,7 @@ class RateLimits:
             registry=registry,
         )
 
-    async def post(self, principal: Principal, conversation: Row, address: str) -> None:
+    async def post(self, principal: Principal, conversation: ConversationRow, address: str) -> None:
         """A :data:`~steeple.services.messages.PostGuard`: one post to ``conversation``."""
         church_id = conversation["churchId"]
         kind = _known(room_kind(conversation.get("contentType")))

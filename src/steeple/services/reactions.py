@@ -10,6 +10,7 @@ from steeple.errors import NotFound, Unauthorized
 from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
+from steeple.storage.rows import MessageRow
 from steeple.types import new_id
 
 MAX_EMOJI = 50
@@ -49,9 +50,7 @@ class ReactionService:
             await self._announce(message, principal.person_id, emoji, added)
         return {"messageId": message_id, "emoji": emoji, "added": added is not False}
 
-    async def _announce(
-        self, message: dict[str, Any], person_id: str, emoji: str, added: bool
-    ) -> None:
+    async def _announce(self, message: MessageRow, person_id: str, emoji: str, added: bool) -> None:
         room = (message["churchId"], message["conversationId"])
         await self._ctx.publish(
             room,

@@ -24,12 +24,18 @@ from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
 from steeple.services.post_ledger import PostLedger
-from steeple.storage.rows import Row
+from steeple.storage.rows import ConversationRow
 
 MAX_SLOW_MODE = 3600
 CACHE_SECONDS = 5.0
 SLOW_MODE_LIMIT = "slowMode"
 """How a 429 body names this limit (``limit``)."""
+
+
+class ReportedConversation(ConversationRow):
+    """A conversation as the API shows it: with the room's slow mode."""
+
+    slowModeSeconds: int
 
 
 def may_host(principal: Principal, church_id: str) -> bool:
@@ -70,7 +76,7 @@ class RoomSettingsService:
         seconds = await self._store.room_settings.slow_mode(conversation_id)
         return self._slow_mode.put(conversation_id, seconds)
 
-    async def reported(self, conversation: Row) -> dict[str, Any]:
+    async def reported(self, conversation: ConversationRow) -> ReportedConversation:
         """The conversation JSON with its ``slowModeSeconds`` (a copy: rows may be cached)."""
         return {**conversation, "slowModeSeconds": await self.slow_mode(conversation["id"])}
 
@@ -98,7 +104,9 @@ class RoomSettingsService:
         )
         return _settings(conversation_id, seconds)
 
-    async def guard(self, principal: Principal, conversation: Row, address: str) -> None:
+    async def guard(
+        self, principal: Principal, conversation: ConversationRow, address: str
+    ) -> None:
         """A :data:`~steeple.services.messages.PostGuard`: 429 while the viewer must wait.
 
         The post is recorded here, before it is stored, so that two racing posts of one

@@ -17,6 +17,7 @@ from steeple.push.vapid import VapidKeys
 from steeple.services.context import Context
 from steeple.services.devices import APP_NAME, DeviceService, device_details, person_of
 from steeple.services.ownership import owner_or
+from steeple.storage.rows import DeviceChanges
 
 DEFAULT_APP = "B1App"
 
@@ -44,7 +45,7 @@ class WebPushService:
         found = await self._store.devices.by_token_prefix(
             church_id, token_prefix(subscription.endpoint)
         )
-        values = {
+        values: DeviceChanges = {
             "personId": person_id,
             "fcmToken": subscription.token(),
             "appName": app_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row
+from steeple.storage.rows import BlockedIpRow
 from steeple.storage.schema import blocked_ips as t
 from steeple.types import Room
 
@@ -22,7 +22,7 @@ class BlockedIpRepository:
         async with self._engine.connect() as db:
             return sorted(set((await db.scalars(query)).all()))
 
-    async def toggle(self, rows: list[Row]) -> list[bool]:
+    async def toggle(self, rows: list[BlockedIpRow]) -> list[bool]:
         """Unblock each row's address in its room if blocked, else block it; one transaction.
 
         Returns, per row, whether the address is blocked afterwards.

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from steeple.storage.rows import Row, as_rows
+from steeple.storage.rows import ConnectionRow, ViewerRow, as_rows
 from steeple.storage.schema import connections as t
 from steeple.storage.transactions import Transactions
 from steeple.types import Room
@@ -21,7 +21,7 @@ class ConnectionRepository:
         self._engine = engine
         self._transactions = transactions
 
-    async def replace(self, rows: list[Row]) -> None:
+    async def replace(self, rows: list[ConnectionRow]) -> None:
         """Insert rows, each replacing any row with the same (church, room, socket), in one
         transaction (one round trip to SQLite's writer thread)."""
         # The last of several rows for one (church, room, socket) wins, as if in turn.
@@ -29,20 +29,20 @@ class ConnectionRepository:
         if rows:
             await self._transactions.run(partial(_replace, rows))
 
-    async def in_room(self, room: Room) -> list[Row]:
+    async def in_room(self, room: Room) -> list[ConnectionRow]:
         church_id, conversation_id = room
         query = select(t).where(t.c.churchId == church_id, t.c.conversationId == conversation_id)
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query.order_by(t.c.displayName, t.c.id)))
+            return as_rows(ConnectionRow, await db.execute(query.order_by(t.c.displayName, t.c.id)))
 
-    async def viewers(self, room: Room, limit: int) -> tuple[list[Row], int]:
+    async def viewers(self, room: Room, limit: int) -> tuple[list[ViewerRow], int]:
         """Up to ``limit`` rows sorted by displayName, and the exact total."""
         church_id, conversation_id = room
         where = and_(t.c.churchId == church_id, t.c.conversationId == conversation_id)
         columns = (t.c.id, t.c.displayName, t.c.ipAddress)
         query = select(*columns).where(where).order_by(t.c.displayName, t.c.id).limit(limit)
         async with self._engine.connect() as db:
-            rows = as_rows(await db.execute(query))
+            rows = as_rows(ViewerRow, await db.execute(query))
             if len(rows) < limit:
                 return rows, len(rows)
             total = await db.scalar(select(func.count()).select_from(t).where(where))
@@ -88,9 +88,11 @@ class ConnectionRepository:
         async with self._engine.connect() as db:
             return set((await db.scalars(query.distinct())).all())
 
-    async def socket_rows(self, socket_id: str) -> list[Row]:
+    async def socket_rows(self, socket_id: str) -> list[ConnectionRow]:
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(select(t).where(t.c.socketId == socket_id)))
+            return as_rows(
+                ConnectionRow, await db.execute(select(t).where(t.c.socketId == socket_id))
+            )
 
     async def rename(self, socket_id: str, rooms: list[Room], name: str) -> None:
         async with self._engine.begin() as db:
@@ -133,7 +135,7 @@ class ConnectionRepository:
         return max(numbers, default=0)
 
 
-def _same_socket_in_room(row: Row) -> ColumnElement[bool]:
+def _same_socket_in_room(row: ConnectionRow) -> ColumnElement[bool]:
     return and_(
         t.c.churchId == row["churchId"],
         t.c.conversationId == row["conversationId"],
@@ -141,7 +143,7 @@ def _same_socket_in_room(row: Row) -> ColumnElement[bool]:
     )
 
 
-def _replace(rows: list[Row], db: Connection) -> None:
+def _replace(rows: list[ConnectionRow], db: Connection) -> None:
     for row in rows:
         db.execute(delete(t).where(_same_socket_in_room(row)))
     db.execute(t.insert(), rows)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import ConversationRow, as_row, as_rows
 from steeple.storage.schema import conversations as t
 from steeple.storage.schema import message_reactions, messages, room_settings
 
@@ -17,16 +17,18 @@ class ConversationRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def get(self, conversation_id: str, church_id: str | None = None) -> Row | None:
+    async def get(
+        self, conversation_id: str, church_id: str | None = None
+    ) -> ConversationRow | None:
         query = select(t).where(t.c.id == conversation_id)
         if church_id is not None:
             query = query.where(t.c.churchId == church_id)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(ConversationRow, (await db.execute(query)).first())
 
     async def newest_for_content(
         self, church_id: str, content_type: str, content_id: str, since: datetime
-    ) -> Row | None:
+    ) -> ConversationRow | None:
         query = (
             select(t)
             .where(
@@ -39,9 +41,11 @@ class ConversationRepository:
             .limit(1)
         )
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(ConversationRow, (await db.execute(query)).first())
 
-    async def for_content(self, church_id: str, content_type: str, content_id: str) -> list[Row]:
+    async def for_content(
+        self, church_id: str, content_type: str, content_id: str
+    ) -> list[ConversationRow]:
         query = (
             select(t)
             .where(
@@ -52,16 +56,16 @@ class ConversationRepository:
             .order_by(t.c.dateCreated.desc())
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(ConversationRow, await db.execute(query))
 
-    async def many(self, church_id: str, ids: Iterable[str]) -> list[Row]:
+    async def many(self, church_id: str, ids: Iterable[str]) -> list[ConversationRow]:
         query = select(t).where(t.c.churchId == church_id, t.c.id.in_(list(ids)))
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(ConversationRow, await db.execute(query))
 
     async def for_groups(
         self, church_id: str, group_ids: Iterable[str], since: datetime
-    ) -> list[Row]:
+    ) -> list[ConversationRow]:
         """Conversations of these groups whose last post is newer than ``since``."""
         query = (
             select(t)
@@ -74,23 +78,22 @@ class ConversationRepository:
             .order_by(messages.c.timeSent.desc())
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(ConversationRow, await db.execute(query))
 
-    async def insert(self, row: Row) -> None:
+    async def insert(self, row: ConversationRow) -> None:
         async with self._engine.begin() as db:
             await db.execute(t.insert().values(**row))
 
-    async def save(self, row: Row) -> None:
+    async def save(self, row: ConversationRow) -> None:
         """Update the editable fields of an existing conversation."""
-        fields = (
-            "contentType",
-            "contentId",
-            "title",
-            "groupId",
-            "visibility",
-            "allowAnonymousPosts",
-        )
-        values = {k: row[k] for k in fields}
+        values = {
+            "contentType": row["contentType"],
+            "contentId": row["contentId"],
+            "title": row["title"],
+            "groupId": row["groupId"],
+            "visibility": row["visibility"],
+            "allowAnonymousPosts": row["allowAnonymousPosts"],
+        }
         async with self._engine.begin() as db:
             await db.execute(update(t).where(t.c.id == row["id"]).values(**values))
 

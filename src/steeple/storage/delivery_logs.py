@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row, as_rows
+from steeple.storage.rows import DeliveryLogRow, as_rows
 from steeple.storage.schema import delivery_logs as t
 
 DEFAULT_LIMIT = 100
@@ -18,14 +18,14 @@ class DeliveryLogRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def add(self, rows: list[Row]) -> None:
+    async def add(self, rows: list[DeliveryLogRow]) -> None:
         if rows:
             async with self._engine.begin() as db:
                 await db.execute(t.insert(), rows)
 
     async def for_person(
         self, church_id: str, person_id: str, limit: int = DEFAULT_LIMIT
-    ) -> list[Row]:
+    ) -> list[DeliveryLogRow]:
         """The person's latest attempts, newest first."""
         query = (
             select(t)
@@ -34,7 +34,7 @@ class DeliveryLogRepository:
             .limit(limit)
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(DeliveryLogRow, await db.execute(query))
 
     async def pushes_since(
         self, church_id: str, person_id: str, methods: Collection[str], since: datetime

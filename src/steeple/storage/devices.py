@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import DeviceChanges, DeviceRow, as_row, as_rows
 from steeple.storage.schema import devices as t
 
 
@@ -19,20 +19,20 @@ class DeviceRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def add(self, row: Row) -> None:
+    async def add(self, row: DeviceRow) -> None:
         async with self._engine.begin() as db:
             await db.execute(t.insert().values(**row))
 
-    async def update(self, device_id: str, values: Row) -> None:
+    async def update(self, device_id: str, values: DeviceChanges) -> None:
         async with self._engine.begin() as db:
             await db.execute(update(t).where(t.c.id == device_id).values(**values))
 
-    async def get(self, church_id: str, device_id: str) -> Row | None:
+    async def get(self, church_id: str, device_id: str) -> DeviceRow | None:
         query = select(t).where(t.c.churchId == church_id, t.c.id == device_id)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(DeviceRow, (await db.execute(query)).first())
 
-    async def for_person(self, church_id: str, person_id: str) -> list[Row]:
+    async def for_person(self, church_id: str, person_id: str) -> list[DeviceRow]:
         """The person's devices, most recently active first."""
         query = (
             select(t)
@@ -40,19 +40,19 @@ class DeviceRepository:
             .order_by(t.c.lastActiveDate.desc(), t.c.id)
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(DeviceRow, await db.execute(query))
 
-    async def by_token(self, church_id: str, token: str) -> Row | None:
+    async def by_token(self, church_id: str, token: str) -> DeviceRow | None:
         query = select(t).where(t.c.churchId == church_id, t.c.fcmToken == token)
         return await self._first(query.order_by(t.c.id))
 
-    async def by_device_id(self, church_id: str, app_name: str, device_id: str) -> Row | None:
+    async def by_device_id(self, church_id: str, app_name: str, device_id: str) -> DeviceRow | None:
         query = select(t).where(
             t.c.churchId == church_id, t.c.appName == app_name, t.c.deviceId == device_id
         )
         return await self._first(query.order_by(t.c.id))
 
-    async def by_token_prefix(self, church_id: str, prefix: str) -> Row | None:
+    async def by_token_prefix(self, church_id: str, prefix: str) -> DeviceRow | None:
         """The church's device whose token starts with ``prefix`` (one web push endpoint)."""
         query = select(t).where(
             t.c.churchId == church_id, t.c.fcmToken.startswith(prefix, autoescape=True)
@@ -70,6 +70,6 @@ class DeviceRepository:
         async with self._engine.begin() as db:
             return (await db.execute(query)).rowcount
 
-    async def _first(self, query: Select[Any]) -> Row | None:
+    async def _first(self, query: Select[Any]) -> DeviceRow | None:
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(DeviceRow, (await db.execute(query)).first())

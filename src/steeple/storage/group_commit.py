@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-from steeple.storage.rows import Row
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
-Commit = Callable[[list[Row]], Awaitable[None]]
+Row = TypeVar("Row")
+"""The row type of the table the commits write."""
 
 
-class GroupCommit:
-    def __init__(self, commit: Commit) -> None:
+class GroupCommit(Generic[Row]):
+    def __init__(self, commit: Callable[[list[Row]], Awaitable[None]]) -> None:
         self._commit = commit
         self._waiting: list[tuple[list[Row], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None

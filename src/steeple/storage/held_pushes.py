@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row, as_rows
+from steeple.storage.rows import HeldPushRow, as_rows
 from steeple.storage.schema import held_pushes as t
 
 DUE_BATCH = 100
@@ -22,7 +22,7 @@ class HeldPushRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def hold(self, row: Row) -> None:
+    async def hold(self, row: HeldPushRow) -> None:
         """Keep ``row``, in place of the person's held push for the same topic."""
         same = delete(t).where(
             t.c.churchId == row["churchId"],
@@ -33,20 +33,20 @@ class HeldPushRepository:
             await db.execute(same)
             await db.execute(t.insert().values(**row))
 
-    async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[Row]:
+    async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[HeldPushRow]:
         """Held pushes whose quiet hours are over, oldest release first."""
         query = select(t).where(t.c.releaseAt <= now).order_by(t.c.releaseAt, t.c.id).limit(limit)
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(HeldPushRow, await db.execute(query))
 
-    async def for_person(self, church_id: str, person_id: str) -> list[Row]:
+    async def for_person(self, church_id: str, person_id: str) -> list[HeldPushRow]:
         query = (
             select(t)
             .where(t.c.churchId == church_id, t.c.personId == person_id)
             .order_by(t.c.releaseAt, t.c.id)
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(HeldPushRow, await db.execute(query))
 
     async def claim(self, held_id: str) -> bool:
         """Take the row for sending; False if another node already took it."""

@@ -12,7 +12,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import MessageRow, as_row, as_rows
 from steeple.storage.schema import HISTORY_INDEX, conversations, message_reactions
 from steeple.storage.schema import messages as t
 from steeple.storage.transactions import Transactions
@@ -28,12 +28,14 @@ class MessageRepository:
         self._engine = engine
         self._transactions = transactions
 
-    async def add(self, rows: list[Row]) -> None:
+    async def add(self, rows: list[MessageRow]) -> None:
         """Store new messages and bump postCount/firstPostId/lastPostId of each conversation,
         in one transaction (one round trip to SQLite's writer thread)."""
         await self._transactions.run(partial(_write_posts, rows))
 
-    async def edit(self, message_id: str, content: str, displayName: str, when: object) -> None:
+    async def edit(
+        self, message_id: str, content: str, displayName: str | None, when: object
+    ) -> None:
         async with self._engine.begin() as db:
             await db.execute(
                 update(t)
@@ -41,16 +43,16 @@ class MessageRepository:
                 .values(content=content, displayName=displayName, timeUpdated=when)
             )
 
-    async def get(self, message_id: str, church_id: str | None = None) -> Row | None:
+    async def get(self, message_id: str, church_id: str | None = None) -> MessageRow | None:
         query = select(t).where(t.c.id == message_id)
         if church_id is not None:
             query = query.where(t.c.churchId == church_id)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(MessageRow, (await db.execute(query)).first())
 
     async def in_conversation(
-        self, conversation_id: str, after: Row | None = None, limit: int | None = None
-    ) -> list[Row]:
+        self, conversation_id: str, after: MessageRow | None = None, limit: int | None = None
+    ) -> list[MessageRow]:
         """Messages oldest first, from the first or from the one after ``after``; at most
         ``limit`` of them, read along ``ix_messages_conversation`` and stopped there, so a
         page costs the same in a room of ten messages or of a million."""
@@ -61,15 +63,15 @@ class MessageRepository:
         if limit is not None:
             query = query.limit(limit)
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(MessageRow, await db.execute(query))
 
-    async def newest(self, conversation_id: str, limit: int) -> list[Row]:
+    async def newest(self, conversation_id: str, limit: int) -> list[MessageRow]:
         """The last ``limit`` messages of a conversation, oldest first."""
         query = _history(conversation_id).order_by(*[c.desc() for c in _ORDER]).limit(limit)
         async with self._engine.connect() as db:
-            return list(reversed(as_rows(await db.execute(query))))
+            return list(reversed(as_rows(MessageRow, await db.execute(query))))
 
-    async def page(self, conversation_id: str, page: int, limit: int) -> list[Row]:
+    async def page(self, conversation_id: str, page: int, limit: int) -> list[MessageRow]:
         """One page of messages, newest first."""
         query = (
             select(t)
@@ -79,13 +81,13 @@ class MessageRepository:
             .limit(limit)
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(MessageRow, await db.execute(query))
 
-    async def many(self, ids: list[str]) -> list[Row]:
+    async def many(self, ids: list[str]) -> list[MessageRow]:
         if not ids:
             return []
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(select(t).where(t.c.id.in_(ids))))
+            return as_rows(MessageRow, await db.execute(select(t).where(t.c.id.in_(ids))))
 
     async def subscribers(self, conversation_id: str) -> set[str]:
         """People whose latest message here is an ordinary one or a ``subscription``
@@ -112,7 +114,7 @@ class MessageRepository:
         async with self._engine.connect() as db:
             return set((await db.scalars(query)).all())
 
-    async def delete(self, message: Row) -> None:
+    async def delete(self, message: MessageRow) -> None:
         """Delete a message and keep its conversation's stats true."""
         conversation_id = message["conversationId"]
         async with self._engine.begin() as db:
@@ -142,7 +144,7 @@ def _history(conversation_id: str) -> Select[Any]:
     return query
 
 
-def _stored_after(cursor: Row) -> ColumnElement[bool]:
+def _stored_after(cursor: MessageRow) -> ColumnElement[bool]:
     """Rows after ``cursor`` in (timeSent, id) order. The ``timeSent >=`` range is what
     lets the database seek the index to the cursor; the rest only settles ties."""
     when = cursor["timeSent"]
@@ -154,13 +156,13 @@ def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]
     return select(t.c.id).where(t.c.conversationId == conversation_id).order_by(*order).limit(1)
 
 
-def _write_posts(rows: list[Row], db: Connection) -> None:
+def _write_posts(rows: list[MessageRow], db: Connection) -> None:
     db.execute(t.insert(), rows)
     for conversation_id, (count, first, last) in _posts_per_conversation(rows).items():
         db.execute(_stats_after_posts(conversation_id, count, first, last))
 
 
-def _posts_per_conversation(rows: list[Row]) -> dict[str, tuple[int, str, str]]:
+def _posts_per_conversation(rows: list[MessageRow]) -> dict[str, tuple[int, str, str]]:
     """conversationId -> (how many, first id, last id) of rows in stored order."""
     found: dict[str, tuple[int, str, str]] = {}
     for row in sorted(rows, key=lambda r: (r["timeSent"], r["id"])):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.protocol.content_types import ContentType
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import NotificationRow, as_row, as_rows
 from steeple.storage.schema import notifications as t
 from steeple.storage.schema import private_messages
 
@@ -24,7 +24,7 @@ class NotificationRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def add(self, rows: list[Row]) -> None:
+    async def add(self, rows: list[NotificationRow]) -> None:
         if rows:
             async with self._engine.begin() as db:
                 await db.execute(t.insert(), rows)
@@ -43,14 +43,14 @@ class NotificationRepository:
         async with self._engine.connect() as db:
             return set((await db.scalars(query.distinct())).all())
 
-    async def for_person(self, church_id: str, person_id: str) -> list[Row]:
+    async def for_person(self, church_id: str, person_id: str) -> list[NotificationRow]:
         query = (
             select(t)
             .where(_general(church_id, person_id))
             .order_by(t.c.timeSent.desc(), t.c.id.desc())
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(NotificationRow, await db.execute(query))
 
     async def mark_read(self, church_id: str, person_id: str) -> int:
         query = (
@@ -63,10 +63,10 @@ class NotificationRepository:
         async with self._engine.begin() as db:
             return (await db.execute(delete(t).where(_general(church_id, person_id)))).rowcount
 
-    async def get(self, church_id: str, notification_id: str) -> Row | None:
+    async def get(self, church_id: str, notification_id: str) -> NotificationRow | None:
         query = select(t).where(t.c.churchId == church_id, t.c.id == notification_id)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(NotificationRow, (await db.execute(query)).first())
 
     async def delete(self, church_id: str, notification_id: str) -> int:
         query = delete(t).where(t.c.churchId == church_id, t.c.id == notification_id)
@@ -93,7 +93,7 @@ class NotificationRepository:
             pm_count = int(await db.scalar(pms) or 0)
         return {"notificationCount": notification_count, "pmCount": pm_count}
 
-    async def keep_shadow(self, row: Row) -> None:
+    async def keep_shadow(self, row: NotificationRow) -> None:
         """Make a person's shadow row of a thread unread, inserting ``row`` if there is none.
 
         ``row`` is a complete notification row whose contentId is the thread id.
@@ -104,7 +104,11 @@ class NotificationRepository:
             t.c.contentType == ContentType.PRIVATE_MESSAGE,
             t.c.contentId == row["contentId"],
         )
-        changes = {k: row[k] for k in ("timeSent", "message", "triggeredByPersonId")}
+        changes = {
+            "timeSent": row["timeSent"],
+            "message": row["message"],
+            "triggeredByPersonId": row["triggeredByPersonId"],
+        }
         async with self._engine.begin() as db:
             found = await db.scalar(select(t.c.id).where(*where).limit(1))
             if found is None:

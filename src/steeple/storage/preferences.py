@@ -15,7 +15,13 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import (
+    PreferenceChanges,
+    PreferenceOverrideRow,
+    PreferenceRow,
+    as_row,
+    as_rows,
+)
 from steeple.storage.schema import notification_preference_overrides as o
 from steeple.storage.schema import notification_preferences as t
 from steeple.types import new_id
@@ -28,7 +34,7 @@ class PreferenceRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def get(self, church_id: str, person_id: str) -> Row | None:
+    async def get(self, church_id: str, person_id: str) -> PreferenceRow | None:
         query = (
             select(t)
             .where(t.c.churchId == church_id, t.c.personId == person_id)
@@ -36,25 +42,25 @@ class PreferenceRepository:
             .limit(1)
         )
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(PreferenceRow, (await db.execute(query)).first())
 
-    async def add(self, row: Row) -> None:
+    async def add(self, row: PreferenceRow) -> None:
         async with self._engine.begin() as db:
             await db.execute(t.insert().values(**row))
 
-    async def update(self, preference_id: str, values: Row) -> None:
+    async def update(self, preference_id: str, values: PreferenceChanges) -> None:
         if values:
             async with self._engine.begin() as db:
                 await db.execute(update(t).where(t.c.id == preference_id).values(**values))
 
-    async def overrides(self, church_id: str, person_id: str) -> list[Row]:
+    async def overrides(self, church_id: str, person_id: str) -> list[PreferenceOverrideRow]:
         query = (
             select(o)
             .where(o.c.churchId == church_id, o.c.personId == person_id)
             .order_by(o.c.categoryKey, o.c.channel)
         )
         async with self._engine.connect() as db:
-            return as_rows(await db.execute(query))
+            return as_rows(PreferenceOverrideRow, await db.execute(query))
 
     async def set_overrides(
         self, church_id: str, person_id: str, choices: Iterable[Choice], now: datetime
@@ -66,7 +72,7 @@ class PreferenceRepository:
         the unique key. Keys are written in one order, so racing saves queue instead of
         deadlocking each other.
         """
-        rows = [
+        rows: list[PreferenceOverrideRow] = [
             {
                 "id": new_id(),
                 "churchId": church_id,
@@ -88,7 +94,7 @@ class PreferenceRepository:
 _OVERRIDE_KEY = ("churchId", "personId", "categoryKey", "channel")
 
 
-def _upsert(dialect: str, row: Row) -> Executable:
+def _upsert(dialect: str, row: PreferenceOverrideRow) -> Executable:
     """INSERT, or on the unique key UPDATE optedIn and updatedAt, in each dialect's words."""
     if dialect in ("mysql", "mariadb"):
         mine = mysql.insert(o).values(**row)

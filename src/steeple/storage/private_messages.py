@@ -6,12 +6,14 @@ message of the thread, or NULL.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.protocol.content_types import ContentType
-from steeple.storage.rows import Row, as_row, as_rows
+from steeple.storage.rows import ConversationRow, PrivateMessageRow, as_row, plain
 from steeple.storage.schema import conversations, message_reactions, messages, notifications
 from steeple.storage.schema import private_messages as t
 
@@ -20,17 +22,19 @@ class PrivateMessageRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def for_conversation(self, conversation_id: str) -> Row | None:
+    async def for_conversation(self, conversation_id: str) -> PrivateMessageRow | None:
         async with self._engine.connect() as db:
             found = await db.execute(select(t).where(t.c.conversationId == conversation_id))
-            return as_row(found.first())
+            return as_row(PrivateMessageRow, found.first())
 
-    async def get(self, church_id: str, thread_id: str) -> Row | None:
+    async def get(self, church_id: str, thread_id: str) -> PrivateMessageRow | None:
         query = select(t).where(t.c.id == thread_id, t.c.churchId == church_id)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(PrivateMessageRow, (await db.execute(query)).first())
 
-    async def between(self, church_id: str, person_a: str, person_b: str) -> Row | None:
+    async def between(
+        self, church_id: str, person_a: str, person_b: str
+    ) -> PrivateMessageRow | None:
         """The thread of this person pair, whichever of them opened it (oldest if several)."""
         pair = or_(
             and_(t.c.fromPersonId == person_a, t.c.toPersonId == person_b),
@@ -38,16 +42,20 @@ class PrivateMessageRepository:
         )
         query = select(t).where(t.c.churchId == church_id, pair).order_by(t.c.id).limit(1)
         async with self._engine.connect() as db:
-            return as_row((await db.execute(query)).first())
+            return as_row(PrivateMessageRow, (await db.execute(query)).first())
 
-    async def create(self, thread: Row, conversation: Row | None = None) -> None:
+    async def create(
+        self, thread: PrivateMessageRow, conversation: ConversationRow | None = None
+    ) -> None:
         """Insert a thread, and in the same transaction the conversation it opens."""
         async with self._engine.begin() as db:
             if conversation is not None:
                 await db.execute(conversations.insert().values(**conversation))
             await db.execute(t.insert().values(**thread))
 
-    async def inbox(self, church_id: str, person_id: str) -> list[tuple[Row, Row]]:
+    async def inbox(
+        self, church_id: str, person_id: str
+    ) -> list[tuple[PrivateMessageRow, ConversationRow]]:
         """(thread, conversation) pairs of one person, newest activity first."""
         last = messages.alias("last")
         activity = func.coalesce(last.c.timeSent, conversations.c.dateCreated)
@@ -67,7 +75,7 @@ class PrivateMessageRepository:
             .order_by(activity.desc(), t.c.id)
         )
         async with self._engine.connect() as db:
-            rows = as_rows(await db.execute(query))
+            rows = [plain(row) for row in await db.execute(query)]
         return [_split_inbox_row(row) for row in rows]
 
     async def flag(self, thread_id: str, person_id: str) -> None:
@@ -75,7 +83,7 @@ class PrivateMessageRepository:
         async with self._engine.begin() as db:
             await db.execute(update(t).where(t.c.id == thread_id).values(notifyPersonId=person_id))
 
-    async def clear_flag(self, thread: Row, person_id: str) -> bool:
+    async def clear_flag(self, thread: PrivateMessageRow, person_id: str) -> bool:
         """Mark the thread read by ``person_id``; True if it was unread for them.
 
         The thread's shadow notification row is marked read in the same transaction.
@@ -91,7 +99,7 @@ class PrivateMessageRepository:
             )
         return bool(changed.rowcount)
 
-    async def delete_thread(self, thread: Row) -> None:
+    async def delete_thread(self, thread: PrivateMessageRow) -> None:
         """Delete a thread with its conversation, messages, reactions and shadow rows."""
         conversation_id = thread["conversationId"]
         async with self._engine.begin() as db:
@@ -110,7 +118,7 @@ def _involves(person_id: str) -> ColumnElement[bool]:
     return or_(t.c.fromPersonId == person_id, t.c.toPersonId == person_id)
 
 
-def _shadow(thread: Row, person_id: str | None = None) -> ColumnElement[bool]:
+def _shadow(thread: PrivateMessageRow, person_id: str | None = None) -> ColumnElement[bool]:
     """The notification rows that stand for this thread's unread state."""
     where = and_(
         notifications.c.churchId == thread["churchId"],
@@ -122,8 +130,8 @@ def _shadow(thread: Row, person_id: str | None = None) -> ColumnElement[bool]:
     return where
 
 
-def _split_inbox_row(row: Row) -> tuple[Row, Row]:
-    thread = {
+def _split_inbox_row(row: dict[str, Any]) -> tuple[PrivateMessageRow, ConversationRow]:
+    thread: PrivateMessageRow = {
         "id": row.pop("pmId"),
         "churchId": row.pop("pmChurchId"),
         "fromPersonId": row.pop("fromPersonId"),
@@ -131,4 +139,4 @@ def _split_inbox_row(row: Row) -> tuple[Row, Row]:
         "conversationId": row.pop("conversationId"),
         "notifyPersonId": row.pop("notifyPersonId"),
     }
-    return thread, row
+    return thread, cast(ConversationRow, row)

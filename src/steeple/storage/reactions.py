@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from steeple.storage.rows import Row
+from steeple.storage.rows import ReactionRow
 from steeple.storage.schema import message_reactions as t
+
+
+class ReactionCount(TypedDict):
+    """One emoji on one message: how many reacted with it, and whether the reader did."""
+
+    emoji: str
+    count: int
+    mine: bool
 
 
 class ReactionRepository:
@@ -19,7 +27,7 @@ class ReactionRepository:
 
     async def summary(
         self, message_ids: list[str], person_id: str | None
-    ) -> dict[str, list[dict[str, Any]]]:
+    ) -> dict[str, list[ReactionCount]]:
         """messageId -> ``[{emoji, count, mine}]`` in first-reacted order."""
         if not message_ids:
             return {}
@@ -30,7 +38,7 @@ class ReactionRepository:
         )
         async with self._engine.connect() as db:
             rows = (await db.execute(query)).all()
-        grouped: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        grouped: dict[str, dict[str, ReactionCount]] = defaultdict(dict)
         for message_id, emoji, who in rows:
             entry = grouped[message_id].setdefault(
                 emoji, {"emoji": emoji, "count": 0, "mine": False}
@@ -39,7 +47,7 @@ class ReactionRepository:
             entry["mine"] = entry["mine"] or (person_id is not None and who == person_id)
         return {m: list(e.values()) for m, e in grouped.items()}
 
-    async def toggle(self, row: Row) -> bool | None:
+    async def toggle(self, row: ReactionRow) -> bool | None:
         """Remove the person's reaction if present, else add ``row``; True if added.
 
         None when a concurrent toggle added the same reaction first (the unique key
