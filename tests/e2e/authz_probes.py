@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from steeple.storage.rows import ConnectionRow
 from tests.e2e.authz_table import CALLERS, CHURCH, CONTENT, OTHER_CHURCH, Caller
 from tests.e2e.authz_world import RESIDENT, World, headers
 
@@ -171,7 +172,7 @@ def join_entry(w: World, socket_id: str, kind: str, name: str) -> dict[str, Any]
     }
 
 
-async def rows_in(w: World, socket_id: str, kind: str) -> list[dict[str, Any]]:
+async def rows_in(w: World, socket_id: str, kind: str) -> list[ConnectionRow]:
     rows = await w.node.store.connections.socket_rows(socket_id)
     return [r for r in rows if r["conversationId"] == w.room_id(kind)]
 
@@ -309,7 +310,8 @@ async def _update(w: World, c: Caller, kind: str, change: dict[str, Any]) -> boo
 async def _stored(w: World, conversation_id: str) -> dict[str, Any]:
     row = await w.node.store.conversations.get(conversation_id)
     assert row is not None
-    return {name: row[name] for name in CONVERSATION_FIELDS}
+    columns: dict[str, Any] = dict(row)
+    return {name: columns[name] for name in CONVERSATION_FIELDS}
 
 
 async def _served_as_stored(w: World, kind: str, target_id: str, stored: dict[str, Any]) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from steeple.storage.rows import DeliveryLogRow
 from steeple.storage.store import Store
 from steeple.types import new_id
 from tests.storage.rows import at
 
 
-def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> dict[str, Any]:
+def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> DeliveryLogRow:
     row = {
         "id": new_id(),
         "churchId": "CH1",
@@ -22,8 +23,7 @@ def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> dict[str, A
         "deliveryAddress": "https://push.example/" + "e" * 400,
         "attemptTime": at(milliseconds),
     }
-    row.update(fields)
-    return row
+    return cast(DeliveryLogRow, {**row, **fields})
 
 
 async def test_attempts_are_listed_newest_first_per_person(store: Store) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from steeple.push.subscription import token_prefix
+from steeple.storage.rows import DeviceRow
 from steeple.storage.store import Store
 from steeple.types import new_id
 from tests.storage.rows import at
 
 
-def device(church: str = "CH1", person: str = "P1", **fields: Any) -> dict[str, Any]:
+def device(church: str = "CH1", person: str = "P1", **fields: Any) -> DeviceRow:
     row = {
         "id": new_id(),
         "appName": "B1Mobile",
@@ -23,11 +24,10 @@ def device(church: str = "CH1", person: str = "P1", **fields: Any) -> dict[str, 
         "lastActiveDate": at(),
         "deviceInfo": None,
     }
-    row.update(fields)
-    return row
+    return cast(DeviceRow, {**row, **fields})
 
 
-def web_push(endpoint: str, church: str = "CH1", person: str = "P1") -> dict[str, Any]:
+def web_push(endpoint: str, church: str = "CH1", person: str = "P1") -> DeviceRow:
     token = token_prefix(endpoint) + '"keys":{"p256dh":"BA","auth":"AA"}}'
     return device(church, person, appName="B1App", fcmToken=token)
 

@@ -29,7 +29,7 @@ async def test_a_failing_post_does_not_fail_its_neighbours(store: Store) -> None
     await store.conversations.insert(room)
     first = message(room, at(0))
     await store.new_messages.add([first])
-    duplicate = dict(first)  # same primary key: the database refuses it
+    duplicate = first.copy()  # same primary key: the database refuses it
     others = [message(room, at(i)) for i in range(1, 6)]
     results = await asyncio.gather(
         *(store.new_messages.add([row]) for row in [others[0], duplicate, *others[1:]]),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from steeple.storage.rows import DeliveryLogRow, HeldPushRow
 from steeple.storage.store import Store
 from steeple.types import new_id
 from tests.storage.rows import at
 
 
-def held(topic: str, body: str, release_ms: int, person: str = "P1") -> dict[str, Any]:
+def held(topic: str, body: str, release_ms: int, person: str = "P1") -> HeldPushRow:
     return {
         "id": new_id(),
         "churchId": "CH1",
@@ -27,7 +28,7 @@ def held(topic: str, body: str, release_ms: int, person: str = "P1") -> dict[str
     }
 
 
-def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> dict[str, Any]:
+def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> DeliveryLogRow:
     row = {
         "id": new_id(),
         "churchId": "CH1",
@@ -40,7 +41,7 @@ def attempt(milliseconds: int, person: str = "P1", **fields: Any) -> dict[str, A
         "deliveryAddress": "push.example",
         "attemptTime": at(milliseconds),
     }
-    return {**row, **fields}
+    return cast(DeliveryLogRow, {**row, **fields})
 
 
 async def test_a_newer_push_replaces_the_held_one_of_its_conversation(store: Store) -> None:

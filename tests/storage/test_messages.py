@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from steeple.storage.rows import ConversationRow, MessageRow
 from steeple.storage.store import Store
 from tests.storage.rows import at, conversation, message
 
 
-async def _room(store: Store) -> dict[str, Any]:
+async def _room(store: Store) -> ConversationRow:
     row = conversation()
     await store.conversations.insert(row)
     return row
@@ -63,7 +64,7 @@ async def test_in_conversation_is_oldest_first_and_scoped(store: Store) -> None:
     ]
 
 
-def _tied_rows(room: dict[str, Any], count: int) -> list[dict[str, Any]]:
+def _tied_rows(room: ConversationRow, count: int) -> list[MessageRow]:
     """``count`` messages, three to an instant (a tie: ids settle it), ids sorting
     against the order of the instants."""
     return [
@@ -137,7 +138,7 @@ async def test_timestamps_and_text_round_trip_exactly(store: Store) -> None:
     assert await store.messages.subscribers(room["id"]) == {"P1"}
 
 
-def _switch(room: dict[str, Any], sent: Any, person: str, content: str, **fields: Any) -> Any:
+def _switch(room: ConversationRow, sent: Any, person: str, content: str, **fields: Any) -> Any:
     return message(room, sent, content, personId=person, messageType="subscription", **fields)
 
 

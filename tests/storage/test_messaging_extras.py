@@ -3,14 +3,15 @@ over SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from steeple.storage.rows import BlockedIpRow, NotificationRow, PrivateMessageRow, ReactionRow
 from steeple.storage.store import Store
 from steeple.types import new_id
 from tests.storage.rows import at, conversation, message
 
 
-def thread(conversation_id: str, sender: str = "P1", recipient: str = "P2") -> dict[str, Any]:
+def thread(conversation_id: str, sender: str = "P1", recipient: str = "P2") -> PrivateMessageRow:
     return {
         "id": new_id(),
         "churchId": "CH1",
@@ -23,7 +24,7 @@ def thread(conversation_id: str, sender: str = "P1", recipient: str = "P2") -> d
 
 def notification(
     person: str, content_id: str, content_type: str = "group", **fields: Any
-) -> dict[str, Any]:
+) -> NotificationRow:
     row = {
         "id": new_id(),
         "churchId": "CH1",
@@ -38,8 +39,7 @@ def notification(
         "triggeredByPersonId": "P9",
         "category": None,
     }
-    row.update(fields)
-    return row
+    return cast(NotificationRow, {**row, **fields})
 
 
 async def test_threads_inbox_flags_and_delete(store: Store) -> None:
@@ -101,7 +101,7 @@ async def test_reactions_toggle_with_emoji(store: Store) -> None:
     text = message(room, at(1))
     await store.messages.add([text])
 
-    def reaction(person: str, emoji: str) -> dict[str, Any]:
+    def reaction(person: str, emoji: str) -> ReactionRow:
         return {
             "id": new_id(),
             "churchId": "CH1",
@@ -124,7 +124,7 @@ async def test_reactions_toggle_with_emoji(store: Store) -> None:
 
 
 async def test_blocks_toggle_and_clear(store: Store) -> None:
-    def block(room: str, ip: str, service: str = "svc1") -> dict[str, Any]:
+    def block(room: str, ip: str, service: str = "svc1") -> BlockedIpRow:
         return {
             "id": new_id(),
             "churchId": "CH1",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import time
-from typing import Any
+from typing import Any, cast
 
+from steeple.storage.rows import PreferenceRow
 from steeple.storage.store import Store
 from tests.storage.rows import at
 
 
-def preference(person: str = "P1", church: str = "CH1", **fields: Any) -> dict[str, Any]:
+def preference(person: str = "P1", church: str = "CH1", **fields: Any) -> PreferenceRow:
     row = {
         "id": f"pref-{person}",
         "churchId": church,
@@ -24,8 +25,7 @@ def preference(person: str = "P1", church: str = "CH1", **fields: Any) -> dict[s
         "allowSms": None,
         "maxPushPerDay": None,
     }
-    row.update(fields)
-    return row
+    return cast(PreferenceRow, {**row, **fields})
 
 
 async def test_a_row_round_trips_with_times_of_day(store: Store) -> None:

@@ -6,6 +6,7 @@ database that already holds a revision-2 table of its own (left as it is).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from alembic import command
@@ -46,7 +47,7 @@ async def _at_first_revision(store: Store) -> None:
         await db.run_sync(lambda sync: command.upgrade(_config(sync), "0001"))
 
 
-def _notification(conversation_row: dict[str, Any]) -> dict[str, Any]:
+def _notification(conversation_row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": "notif000001",
         "churchId": "CH1",

@@ -24,7 +24,7 @@ class ConversationRow(TypedDict):
     churchId: str
     contentType: str
     contentId: str
-    title: str | None
+    title: str
     dateCreated: datetime
     groupId: str | None
     visibility: str | None
@@ -87,7 +87,7 @@ class ConnectionRow(TypedDict):
     churchId: str
     conversationId: str
     personId: str | None
-    displayName: str | None
+    displayName: str
     timeJoined: datetime
     socketId: str
     ipAddress: str | None
@@ -191,9 +191,9 @@ class HeldPushRow(TypedDict):
     category: str | None
     contentType: str | None
     contentId: str | None
-    title: str | None
-    body: str | None
-    link: str | None
+    title: str
+    body: str
+    link: str
     urgent: bool | None
     heldAt: datetime
     releaseAt: datetime
