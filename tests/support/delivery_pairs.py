@@ -24,6 +24,7 @@ from steeple.hub import Hub
 from steeple.node import Node
 from steeple.protocol.frames import Action
 from steeple.protocol.outbound import Outbound
+from steeple.storage.rows import ConnectionRow
 from steeple.storage.store import Store
 from steeple.types import Room, new_id
 from tests.support.apigateway import (
@@ -167,7 +168,7 @@ class AwsPair(Pair):
     async def join(self, room: Room, socket_id: str) -> bool:
         joined = await self.delivery.join(room, socket_id)
         if joined:
-            row = {
+            row: ConnectionRow = {
                 "id": new_id(),
                 "churchId": room[0],
                 "conversationId": room[1],
