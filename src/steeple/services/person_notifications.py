@@ -27,8 +27,8 @@ from steeple.services.preference_catalogue import BY_KEY
 from steeple.services.push_dispatcher import PushDispatcher
 from steeple.services.push_news import PushNews, cut
 from steeple.services.reach import SocketReach
-from steeple.storage.rows import DeliveryLogRow, NotificationRow, new_notification
-from steeple.types import ID_LENGTH, is_valid_id, new_id
+from steeple.storage.rows import NotificationRow, new_delivery_log, new_notification
+from steeple.types import ID_LENGTH, is_valid_id
 
 MAX_MESSAGE = 2000
 MAX_LINK = 100
@@ -156,19 +156,8 @@ class PersonNotifications:
     async def _log(self, deliveries: list[tuple[str, str, str | None, str | None]]) -> None:
         """One socket delivery per (churchId, personId, contentType, contentId)."""
         now = self._ctx.clock.now()
-        rows: list[DeliveryLogRow] = [
-            {
-                "id": new_id(),
-                "churchId": church_id,
-                "personId": person_id,
-                "contentType": content_type,
-                "contentId": content_id,
-                "deliveryMethod": SOCKET,
-                "success": True,
-                "errorMessage": None,
-                "deliveryAddress": None,
-                "attemptTime": now,
-            }
+        rows = [
+            new_delivery_log(church_id, person_id, (content_type, content_id), SOCKET, now)
             for church_id, person_id, content_type, content_id in deliveries
         ]
         await self._store.delivery_logs.add(rows)

@@ -23,8 +23,7 @@ from steeple.push.channel import ChannelRoute
 from steeple.push.message import PushMessage, PushOutcome
 from steeple.services.context import Context
 from steeple.services.push_news import PushNews
-from steeple.storage.rows import DeliveryLogRow, DeviceRow
-from steeple.types import new_id
+from steeple.storage.rows import DeliveryLogRow, DeviceRow, new_delivery_log
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +154,6 @@ class PushSender:
 def _log_row(
     news: PushNews, church_id: str, person_id: str, method: str, outcome: PushOutcome, now: datetime
 ) -> DeliveryLogRow:
-    return {
-        "id": new_id(),
-        "churchId": church_id,
-        "personId": person_id,
-        "contentType": (news.content_type or "")[:45] or None,
-        "contentId": (news.content_id or "")[:45] or None,
-        "deliveryMethod": method,
-        "success": outcome.success,
-        "errorMessage": outcome.error or None,
-        "deliveryAddress": outcome.host or None,
-        "attemptTime": now,
-    }
+    content = ((news.content_type or "")[:45] or None, (news.content_id or "")[:45] or None)
+    result = (outcome.success, outcome.error or None, outcome.host or None)
+    return new_delivery_log(church_id, person_id, content, method, now, result)

@@ -227,6 +227,31 @@ def new_conversation(
     }
 
 
+def new_delivery_log(
+    church_id: str,
+    person_id: str,
+    content: tuple[str | None, str | None],
+    method: str,
+    now: datetime,
+    outcome: tuple[bool, str | None, str | None] = (True, None, None),
+) -> DeliveryLogRow:
+    """A delivery attempt: ``content`` is (contentType, contentId), ``outcome`` is
+    (success, errorMessage, deliveryAddress)."""
+    success, error, address = outcome
+    return {
+        "id": new_id(),
+        "churchId": church_id,
+        "personId": person_id,
+        "contentType": content[0],
+        "contentId": content[1],
+        "deliveryMethod": method,
+        "success": success,
+        "errorMessage": error,
+        "deliveryAddress": address,
+        "attemptTime": now,
+    }
+
+
 def new_notification(
     church_id: str,
     person_id: str,
