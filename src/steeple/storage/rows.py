@@ -288,7 +288,7 @@ def as_row(kind: type[R], row: SqlRow[Any] | None) -> R | None:
 
 
 def as_rows(kind: type[R], rows: Iterable[SqlRow[Any]]) -> list[R]:
-    return [cast("R", plain(row)) for row in rows]
+    return cast("list[R]", [plain(row) for row in rows])
 
 
 def plain(row: SqlRow[Any]) -> dict[str, Any]:
