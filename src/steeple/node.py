@@ -107,7 +107,7 @@ class Services:
         self.alerts = Alerts(ctx.store, sinks)
         self.private_messages = PrivateMessageService(ctx, self.alerts, self.limits)
         self.notifications = NotificationService(ctx, self.alerts)
-        self.reactions = ReactionService(ctx, self.conversations)
+        self.reactions = ReactionService(ctx, self.conversations, self.limits)
         self.moderation = ModerationService(ctx)
         self.host_chat = HostChatService(ctx)
         self.room_settings = RoomSettingsService(ctx, self.conversations, ledger_for(ctx.settings))
@@ -118,6 +118,9 @@ class Services:
             self.limits.post,
             self.room_settings.guard,
         ]
+        # An edit is a new frame to the whole room: it spends the post allowance (slow
+        # mode paces new posts only).
+        self.messages.edit_guards.append(self.limits.post)
         self.person_notifications = PersonNotifications(ctx, self.alerts, self.reach, self.push)
         self.preferences = PreferenceService(ctx)
         self.devices = DeviceService(ctx)

@@ -75,6 +75,10 @@ RATE_LIMITS = {
     "create_person": ("LIMIT_CREATE_PERSON", Rate(0.5, 30)),
     "create_address": ("LIMIT_CREATE_ADDRESS", Rate(0.1, 10)),
     "create_church": ("LIMIT_CREATE_CHURCH", Rate(1, 60)),
+    "react_person": ("LIMIT_REACT_PERSON", Rate(2, 30)),
+    "react_room": ("LIMIT_REACT_ROOM", Rate(20, 200)),
+    "rename_person": ("LIMIT_RENAME_PERSON", Rate(0.5, 10)),
+    "rename_address": ("LIMIT_RENAME_ADDRESS", Rate(10, 150)),
     "refused_address": ("LIMIT_REFUSED_ADDRESS", Rate(20, 200)),
 }
 """Every rate limit: its settings field -> (environment variable, default)."""
@@ -127,6 +131,10 @@ class Settings:
     create_person: Rate = RATE_LIMITS["create_person"][1]
     create_address: Rate = RATE_LIMITS["create_address"][1]
     create_church: Rate = RATE_LIMITS["create_church"][1]
+    react_person: Rate = RATE_LIMITS["react_person"][1]
+    react_room: Rate = RATE_LIMITS["react_room"][1]
+    rename_person: Rate = RATE_LIMITS["rename_person"][1]
+    rename_address: Rate = RATE_LIMITS["rename_address"][1]
     refused_address: Rate = RATE_LIMITS["refused_address"][1]
     """Refused requests an address may earn before it is held (web/flood_hold.py)."""
     flood_hold_seconds: float = 10.0

@@ -269,6 +269,89 @@ async def test_a_new_conversation_with_its_first_post_is_refused_whole(
 # --- joining ---------------------------------------------------------------------------
 
 
+async def test_edits_spend_the_posting_allowance(start: Start, clock: DrivenClock) -> None:
+    """An edit is a new frame to the whole room, so it is charged as a post."""
+    node = await start(post_person=Rate(0.5, 3))
+    async with httpx.AsyncClient(base_url=node.http_url + "/messaging") as http:
+        room = await group_room(http)
+        posted = await http.post(
+            "/messages", json=[{"conversationId": room["id"], "content": "v0"}], headers=MEMBER
+        )
+        message_id = posted.json()[0]["id"]
+
+        def edit(content: str) -> Any:
+            body = [{"id": message_id, "conversationId": room["id"], "content": content}]
+            return http.post("/messages", json=body, headers=MEMBER)
+
+        for version in ("v1", "v2"):
+            assert (await edit(version)).status_code == 200
+        assert_limited(await edit("v3"), "post_person", 2)
+        assert await stored(node, room) == ["v2"]
+        assert await refused(node, "post_person", "group") == 1
+        clock.advance(2)
+        assert (await edit("v3")).status_code == 200
+        assert await stored(node, room) == ["v3"]
+
+
+async def reactions_on(node: Node, message_id: str) -> int:
+    summary = await node.store.reactions.summary([message_id], None)
+    return sum(entry["count"] for entry in summary.get(message_id, []))
+
+
+async def test_reactions_are_limited_per_person_and_per_room(
+    start: Start, clock: DrivenClock
+) -> None:
+    node = await start(react_person=Rate(0.5, 2), react_room=Rate(1, 3))
+    async with httpx.AsyncClient(base_url=node.http_url + "/messaging") as http:
+        room = await group_room(http)
+        posted = await http.post(
+            "/messages", json=[{"conversationId": room["id"], "content": "hi"}], headers=MEMBER
+        )
+        path = f"/messages/{posted.json()[0]['id']}/reactions"
+
+        async def react(emoji: str, who: dict[str, str]) -> httpx.Response:
+            return await http.post(path, json={"emoji": emoji}, headers=who)
+
+        for emoji in ("a", "b"):
+            assert (await react(emoji, MEMBER)).status_code == 200
+        assert_limited(await react("c", MEMBER), "react_person", 2)
+        assert (await react("a", OTHER_MEMBER)).status_code == 200  # the room's third
+        assert_limited(await react("b", OTHER_MEMBER), "react_room", 1)
+        assert await reactions_on(node, posted.json()[0]["id"]) == 3
+        assert await refused(node, "react_person", "group") == 1
+        assert await refused(node, "react_room", "group") == 1
+        clock.advance(2)
+        assert (await react("c", MEMBER)).status_code == 200
+
+
+async def test_renames_are_limited_per_address(start: Start, clock: DrivenClock) -> None:
+    node = await start(rename_address=Rate(1, 2))
+    flood = from_address(node, "127.0.0.2")
+    other = from_address(node, "127.0.0.3")
+    async with flood, other:
+        room = await live_room(flood)
+        socket = await TestSocket.connect(node.socket_url)
+        try:
+            assert (await flood.post("/connections", json=[entry(socket, room)])).status_code == 200
+
+            def rename(http: httpx.AsyncClient, name: str) -> Any:
+                return http.post(
+                    "/connections/setName", json={"socketId": socket.socket_id, "name": name}
+                )
+
+            for name in ("Ann", "Bea"):
+                assert (await rename(flood, name)).status_code == 200
+            assert_limited(await rename(flood, "Cat"), "rename_address", 1)
+            shown = await node.store.connections.in_room((room["churchId"], room["id"]))
+            assert [row["displayName"] for row in shown] == ["Bea"]
+            assert await refused(node, "rename_address", "other") == 1
+            assert (await rename(other, "Dee")).status_code == 200  # another address
+            clock.advance(1)
+            assert (await rename(flood, "Eve")).status_code == 200
+        finally:
+            await socket.close()
+
+
 async def rows_in(node: Node, room: dict[str, Any]) -> int:
     return len(await node.store.connections.in_room((room["churchId"], room["id"])))
 

@@ -145,10 +145,11 @@ class ConnectionService:
         await self._ctx.delivery.leave(_delivery_room(room, principal.person_id), socket_id)
         self._ctx.attendance.touch(room)
 
-    async def set_name(self, principal: Principal, body: Any) -> list[ConnectionRow]:
+    async def set_name(self, principal: Principal, body: Any, address: str) -> list[ConnectionRow]:
         entry = validation.an_object(body)
         socket_id = validation.socket_identifier(entry)
         name = validation.text(entry, "name", max_length=validation.MAX_NAME)
+        await self._limits.rename(principal, address)
         rows = await self._store.connections.socket_rows(socket_id)
         rooms = [
             (room, person_id)

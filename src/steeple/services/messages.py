@@ -42,6 +42,8 @@ class MessageService:
         self._signed_in = signed_in
         self.listeners: list[MessageListener] = []
         self.guards: list[PostGuard] = []
+        self.edit_guards: list[PostGuard] = []
+        """Called before an edit is stored, as :attr:`guards` before a post."""
 
     async def send(self, principal: Principal, body: Any, address: str) -> list[MessageRow]:
         """``POST /messages/send``: anonymous callers welcome where the room allows them,
@@ -64,7 +66,7 @@ class MessageService:
         for entry in entries:
             message_id = validation.identifier(entry, "id", required=False)
             if message_id:
-                edits.append(await self._edit_draft(principal, message_id, entry))
+                edits.append(await self._edit_draft(principal, message_id, entry, address))
                 continue
             conversation = await self._postable(
                 principal, principal.church_id, entry, address, missing=Unauthorized()
@@ -173,15 +175,19 @@ class MessageService:
                 )
 
     async def _edit_draft(
-        self, principal: Principal, message_id: str, entry: dict[str, Any]
+        self, principal: Principal, message_id: str, entry: dict[str, Any], address: str
     ) -> MessageRow:
         content = validation.text(entry, "content", max_length=validation.MAX_CONTENT)
         message = await self._store.messages.get(message_id, principal.church_id)
         if message is None:
             raise NotFound("message not found")
         conversation, thread = await self._conversations.with_thread(message["conversationId"])
-        if not access.can_edit_message(principal, message, conversation, thread):
+        if conversation is None or not access.can_edit_message(
+            principal, message, conversation, thread
+        ):
             raise Unauthorized()
+        for guard in self.edit_guards:
+            await guard(principal, conversation, address)
         # The author's id and name stay whoever edits (PROTOCOL.md 4, POST /messages).
         return {**message, "content": content}
 

@@ -1,4 +1,5 @@
-"""Rate limits on posting, joining and creating rooms (PROTOCOL.md 5.6).
+"""Rate limits on posting and editing, joining, renaming, reacting and creating rooms
+(PROTOCOL.md 5.6).
 
 Each action is charged to two buckets at once (:mod:`~steeple.services.rate_buckets`),
 all or nothing: the **caller's** (a signed-in person, by church and personId; an
@@ -55,6 +56,7 @@ Label = Callable[[], Awaitable[str]]
 """A refusal's ``room_kind`` label, worked out only when there is one."""
 
 _WHAT = {"post": "posts", "join": "joins", "create": "new conversations"}
+_WHAT |= {"react": "reactions", "rename": "renames"}
 _WHO = {"person": "by you", "address": "from your address", "room": "in this room"}
 _WHO["church"] = "in this church"
 
@@ -92,6 +94,21 @@ class RateLimits:
             room = self._charge("post_room", f"{church_id}:{conversation['id']}", 1)
             charges.append((room, kind))
         await self._take(charges)
+
+    async def react(self, principal: Principal, conversation: ConversationRow) -> None:
+        """One reaction toggled on a message of ``conversation`` (signed-in callers only)."""
+        kind = _known(room_kind(conversation.get("contentType")))
+        room = f"{conversation['churchId']}:{conversation['id']}"
+        await self._take(
+            [
+                (self._caller("react", principal, "", 1), kind),
+                (self._charge("react_room", room, 1), kind),
+            ]
+        )
+
+    async def rename(self, principal: Principal, address: str) -> None:
+        """One ``setName``: it rewrites the socket's rows and the attendance of its rooms."""
+        await self._take([(self._caller("rename", principal, address, 1), _known("other"))])
 
     async def join(
         self, principal: Principal, rooms: Sequence[Room], address: str, kind: RoomKind

@@ -10,6 +10,7 @@ from steeple.errors import NotFound, Unauthorized
 from steeple.protocol.frames import Action
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService
+from steeple.services.rate_limits import RateLimits
 from steeple.storage.rows import MessageRow
 from steeple.types import new_id
 
@@ -17,10 +18,13 @@ MAX_EMOJI = 50
 
 
 class ReactionService:
-    def __init__(self, ctx: Context, conversations: ConversationService) -> None:
+    def __init__(
+        self, ctx: Context, conversations: ConversationService, limits: RateLimits
+    ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._conversations = conversations
+        self._limits = limits
 
     async def toggle(self, principal: Principal, message_id: str, body: Any) -> dict[str, Any]:
         """``POST /messages/:messageId/reactions``: add the caller's emoji, or take it back."""
@@ -35,6 +39,7 @@ class ReactionService:
             raise NotFound("conversation not found")
         if not await self._conversations.may_post(principal, conversation):
             raise Unauthorized()
+        await self._limits.react(principal, conversation)
         added = await self._store.reactions.toggle(
             {
                 "id": new_id(),

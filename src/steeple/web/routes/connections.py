@@ -17,7 +17,7 @@ def register(router: Router, connections: ConnectionService) -> None:
 
     @router.route("POST", "/messaging/connections/setName")
     async def set_name(call: Call) -> Any:
-        return await connections.set_name(call.principal, call.json())
+        return await connections.set_name(call.principal, call.json(), call.address)
 
     @router.route("GET", "/messaging/connections/:churchId/:conversationId", returns_list=True)
     async def in_room(call: Call) -> Any:
