@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ class ClusterRun:
     join_s: float = 0.0
     run_s: float = 0.0
     member_cpu_pct: float = 0.0
+    node_cpu_per_frame_us: list[float] = field(default_factory=list)
+    """Each member's CPU seconds over the frames its own sockets received (an even
+    share of the delivered frames: the room is spread evenly), in microseconds."""
     bystander_frames: int = 0
     bystander_cpu_ms: float = 0.0
     bystander_idle_cpu_ms: float = 0.0
@@ -307,7 +310,10 @@ async def timed(
     run.expected_frames = run.messages * run.sockets
     await wait_delivered(counters, run.expected_frames, 15)
     busy_s = run.run_s = max(counters.last_message_ns - started, 1) / 1e9
-    member_cpu = sum(n.cpu_s() for n in members) - sum(cpu_before[0])
+    spent = [node.cpu_s() - before for node, before in zip(members, cpu_before[0], strict=True)]
+    member_cpu = sum(spent)
+    share = max(counters.messages / len(members), 1)
+    run.node_cpu_per_frame_us = [1e6 * cpu / share for cpu in spent]
     run.member_cpu_pct = 100 * member_cpu / busy_s / len(members)
     run.bystander_cpu_ms = (bystander.cpu_s() - cpu_before[1]) * 1000
     run.generator_cpu_pct = 100 * (time.process_time() - cpu_before[2]) / busy_s
@@ -347,7 +353,8 @@ def run_cluster(nodes: int, args: argparse.Namespace) -> ClusterRun:
 def table(runs: list[ClusterRun]) -> str:
     lines = [
         f"{'nodes':>5} {'sockets':>7} {'frames/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'node CPU%':>9} {'delivered':>17} {'run s':>6} {'bystander frames':>16} "
+        f"{'node CPU%':>9} {'CPU us/frame per node':>22} {'delivered':>17} {'run s':>6} "
+        f"{'bystander frames':>16} "
         f"{'bystander CPU ms (idle 1 s)':>28}"
     ]
     for r in runs:
@@ -357,6 +364,7 @@ def table(runs: list[ClusterRun]) -> str:
         lines.append(
             f"{r.nodes:>5} {r.sockets:>7} {r.frames_per_s:>10,.0f} {r.p50_ms:>7.1f} "
             f"{r.p99_ms:>7.1f} {r.member_cpu_pct:>9.0f} "
+            f"{' / '.join(f'{us:.2f}' for us in r.node_cpu_per_frame_us):>22} "
             f"{f'{r.delivered_frames:,}/{r.expected_frames:,}':>17} {r.run_s:>6.1f} "
             f"{r.bystander_frames:>16} "
             f"{f'{r.bystander_cpu_ms:.0f} ({r.bystander_idle_cpu_ms:.0f})':>28}"

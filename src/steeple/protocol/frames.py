@@ -45,10 +45,14 @@ def dumps(value: object) -> bytes:
 
 
 def encode_frame(church_id: str, conversation_id: str, action: Action, data: object) -> bytes:
-    """Encode one server frame to its JSON bytes."""
-    return dumps(
-        {"churchId": church_id, "conversationId": conversation_id, "action": action, "data": data}
-    )
+    """Encode one server frame to its JSON bytes, in a buffer of their own size.
+
+    orjson hands back its whole working buffer (4 KiB at least) as the ``bytes``; a frame
+    may be kept (each socket keeps its ``socketId`` answer), so it is copied to its own
+    length: at 20,000 sockets the copies save 80 MB."""
+    frame: dict[str, object] = {"churchId": church_id, "conversationId": conversation_id}
+    frame |= {"action": action, "data": data}
+    return bytes(memoryview(dumps(frame)))
 
 
 def decode_frame(payload: str | bytes) -> dict[str, Any]:

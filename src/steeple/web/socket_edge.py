@@ -30,7 +30,9 @@ import orjson
 from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
 from steeple.socket_lifecycle import SocketLifecycle
@@ -165,6 +167,7 @@ class EdgeSocket(asyncio.Protocol):
         response.headers["Server"] = "steeple"
         ws.send_response(response)
         if response.status_code == 101:
+            forget_handshake(ws)
             self._policy.opened()
             self._edge.lifecycle.opened(self)
 
@@ -246,6 +249,22 @@ class EdgeSocket(asyncio.Protocol):
         self._pending = []
         self._policy.queue_emptied()
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+
+def forget_handshake(ws: ServerProtocol) -> None:
+    """Let go of the handshake once the socket is open.
+
+    websockets' parser is one generator for the socket's life, and the request it
+    parsed (every header: about 2 KiB) stays alive as one of its locals. An open
+    socket needs only the frame parser, so it gets a fresh one, and a fresh reader:
+    2 KiB less per idle socket. Only when nothing is buffered: a client may send no
+    frame before it has read the 101, and if one did, its bytes stay where they are.
+    """
+    if ws.reader.buffer or ws.reader.eof:
+        return
+    ws.reader = StreamReader()
+    ws.parser = Protocol.parse(ws)
+    next(ws.parser)
 
 
 def refusal(status: HTTPStatus, problem: str) -> Response:
