@@ -81,6 +81,8 @@ class CrowdResult:
     single_p999_ms: float = 0.0
     single_max_ms: float = 0.0
     single_samples: int = 0
+    single_server_cpu_ms: float = 0.0
+    single_generator_cpu_ms: float = 0.0
     burst_messages: int = 0
     burst_expected: int = 0
     burst_delivered: int = 0
@@ -224,7 +226,7 @@ async def measure(server: Server, result: CrowdResult, args: argparse.Namespace,
         result.join_s = time.perf_counter() - started
         await crowd.wait_quiet(1.0, 120.0)  # the joins' attendance frames
         result.rss_per_socket = (server.rss() - rss_before) / result.sockets
-        await singles(crowd, client, room, opts, result, args.singles)
+        await singles(server, crowd, client, room, opts, result, args.singles)
         await burst(server, crowd, client, room, opts, result)
     finally:
         server.kill()  # before the sockets close: no per-close attendance storm
@@ -232,15 +234,19 @@ async def measure(server: Server, result: CrowdResult, args: argparse.Namespace,
         await crowd.stop()
 
 
-async def singles(crowd: Crowd, client: HttpClient, room: str, opts: Options,
+async def singles(server: Server, crowd: Crowd, client: HttpClient, room: str, opts: Options,
                   result: CrowdResult, count: int) -> None:  # fmt: skip
     """One message a second: the latency of one message to everyone."""
     await crowd.ask("reset")
+    server_cpu, generator_cpu = server.cpu_s(), crowd.cpu_s()
     for _ in range(count):
         await post_one(client, room, opts)
         await asyncio.sleep(1.0)  # load pacing, not synchronisation
     expected = count * result.sockets
     await crowd.wait_delivered(expected, opts.stall_s)
+    # CPU per message on each side: whichever is near the latency set it.
+    result.single_server_cpu_ms = 1e3 * (server.cpu_s() - server_cpu) / count
+    result.single_generator_cpu_ms = 1e3 * (crowd.cpu_s() - generator_cpu) / count
     result.single_messages = count
     result.single_delivered, _, latencies = await crowd.report()
     result.single_samples = len(latencies)
@@ -304,6 +310,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("one message p99 ms", "single_p99_ms", "{:.1f}"),
     ("one message p99.9 ms", "single_p999_ms", "{:.1f}"),
     ("one message max ms", "single_max_ms", "{:.1f}"),
+    ("one message server CPU ms", "single_server_cpu_ms", "{:.1f}"),
+    ("one message gen. CPU ms", "single_generator_cpu_ms", "{:.1f}"),
     ("burst frames/s", "burst_frames_per_s", "{:,.0f}"),
     ("burst p99 ms", "burst_p99_ms", "{:.0f}"),
     ("burst CPU us/frame", "burst_cpu_per_frame_us", "{:.2f}"),
