@@ -65,7 +65,7 @@ LIMIT_VARIABLES = [
     f"LIMIT_{action}_{who}"
     for action, last in (("POST", "ROOM"), ("JOIN", "ROOM"), ("CREATE", "CHURCH"))
     for who in ("PERSON", "ADDRESS", last)
-]
+] + ["LIMIT_REACT_PERSON", "LIMIT_REACT_ROOM", "LIMIT_RENAME_PERSON", "LIMIT_RENAME_ADDRESS"]
 BENCH_LIMITS = {**dict.fromkeys(LIMIT_VARIABLES, "1000000,1000000"), "ANONYMOUS_JOIN_BATCH": "500"}
 """The load generator is one address standing for thousands of viewers: every rate
 limit stays on (each post and join still pays for its check) but too high to refuse.
@@ -279,7 +279,9 @@ def server_command(
 
 
 def limit_env(on: bool) -> dict[str, str]:
-    return BENCH_LIMITS if on else dict.fromkeys(LIMIT_VARIABLES, "0")
+    """Every limit on (too high to refuse) or off; joins in batches of 500 either way."""
+    off = {**dict.fromkeys(LIMIT_VARIABLES, "0"), "ANONYMOUS_JOIN_BATCH": "500"}
+    return BENCH_LIMITS if on else off
 
 
 def start_server(
