@@ -36,7 +36,7 @@ def format_time(value: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and ``Z``, as ChurchApps serialises times."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="milliseconds") + "Z"  # C; strftime cost 4x as much
+    return value.isoformat(timespec="milliseconds") + "Z"  # C: a third of strftime's cost
 
 
 def dumps(value: object) -> bytes:
