@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # `make bench`: every benchmark at full size, RUNS times each (3: a figure is a median
-# and its spread; about 40 minutes on a quiet 2-core machine), then the medians;
+# and its spread; about 45 minutes on a quiet 2-core machine), then the medians;
 # `make bench QUICK=1`: one short pass (smaller N, shorter phases, a 1,000-viewer spike).
 # The cluster benchmark needs PostgreSQL and Redis (`make services`).
 ifdef QUICK
