@@ -98,10 +98,11 @@ class RateLimits:
     async def react(self, principal: Principal, conversation: ConversationRow) -> None:
         """One reaction toggled on a message of ``conversation`` (signed-in callers only)."""
         kind = _known(room_kind(conversation.get("contentType")))
+        person = f"{principal.church_id}:{principal.person_id}"
         room = f"{conversation['churchId']}:{conversation['id']}"
         await self._take(
             [
-                (self._caller("react", principal, "", 1), kind),
+                (self._charge("react_person", person, 1), kind),
                 (self._charge("react_room", room, 1), kind),
             ]
         )
