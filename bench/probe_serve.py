@@ -44,10 +44,11 @@ from sqlalchemy.engine import Engine
 from steeple import cli
 from steeple.hub import Hub
 from steeple.node import Node
+from steeple.outbox import Outbox
 from steeple.services.messages import MessageService
 from steeple.storage.group_commit import GroupCommit
 from steeple.storage.messages import MessageRepository
-from steeple.web.socket_edge import EdgeSocket, WriteBatcher
+from steeple.web.socket_edge import EdgeSocket
 
 LAG_PERIOD_S = 0.005
 
@@ -160,7 +161,7 @@ def install(probes: Probes) -> None:
     MessageService.send = timed_coroutine(probes, "send", MessageService.send)  # type: ignore[method-assign]
     GroupCommit.add = timed_coroutine(probes, "group_commit", GroupCommit.add)  # type: ignore[method-assign]
     MessageRepository.add = timed_coroutine(probes, "commit", MessageRepository.add)  # type: ignore[method-assign]
-    WriteBatcher._flush = timed_function(probes, "socket_writes", WriteBatcher._flush)  # type: ignore[method-assign]
+    Outbox.flush = timed_function(probes, "socket_writes", Outbox.flush)  # type: ignore[method-assign]
     Hub.heartbeat = timed_function(probes, "heartbeat", Hub.heartbeat)  # type: ignore[method-assign]
     EdgeSocket.data_received = timed_function(probes, "inbound", EdgeSocket.data_received)  # type: ignore[method-assign]
     MessageRepository.add = checkpoints(probes, MessageRepository.add)  # type: ignore[method-assign]

@@ -1,9 +1,11 @@
 """This node's sockets and rooms, and the fan-out of encoded frames to them.
 
-The hub never awaits a socket: :meth:`Hub.publish` hands the same encoded frame to
-each member's bounded outbound buffer and returns. A socket whose buffer overflows
-is closed as a slow consumer (the client reconnects and catches up); it never stalls
-the room. There is no backpressure towards the publisher, by design.
+The hub never awaits a socket: :meth:`Hub.publish` records the encoded frame in the
+:class:`~steeple.outbox.Outbox` and returns; at the end of the event-loop iteration
+each member's bounded outbound buffer is handed the tick's frames of the room as one
+burst. A socket whose buffer overflows is closed as a slow consumer (the client
+reconnects and catches up); it never stalls the room. There is no backpressure
+towards the publisher, by design.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from steeple.outbox import Outbox
 from steeple.protocol.close_codes import CloseCode
-from steeple.protocol.outbound import Outbound
+from steeple.protocol.outbound import Burst, Outbound
 from steeple.types import Room
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,8 @@ class Socket(Protocol):
     socket_id: str
     address: str
 
-    def deliver(self, frame: Outbound) -> None:
-        """Queue the frame without blocking; overflow closes the socket (slow consumer)."""
+    def deliver(self, burst: Burst) -> None:
+        """Queue the frames without blocking; overflow closes the socket (slow consumer)."""
 
     def ping(self) -> bool:
         """Send a ping; False if the previous ping was never answered."""
@@ -46,6 +49,7 @@ class Hub:
         self._rooms: dict[Room, dict[str, Socket]] = {}
         self._socket_rooms: dict[str, set[Room]] = {}
         self.room_listeners: list[Callable[[Room, bool], None]] = []
+        self._outbox = Outbox()
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -73,6 +77,7 @@ class Hub:
         if members is None:
             members = self._rooms[room] = {}
             self._notify(room, True)
+        self._outbox.seal(room)
         members[socket_id] = socket
         self._socket_rooms.setdefault(socket_id, set()).add(room)
         return True
@@ -84,21 +89,25 @@ class Hub:
         self._drop_member(room, socket_id)
 
     def publish(self, room: Room, frame: Outbound) -> int:
-        """Hand ``frame`` to every local member of ``room``; return how many."""
+        """``frame`` for every local member of ``room`` (at the end of the tick); how many."""
         members = self._rooms.get(room)
         if not members:
             return 0
-        # deliver() never mutates the index synchronously (closes land via the loop).
-        for socket in members.values():
-            socket.deliver(frame)
+        self._outbox.to_room(room, members.values(), frame)
         return len(members)
 
     def send(self, socket_id: str, frame: Outbound) -> bool:
         socket = self._sockets.get(socket_id)
         if socket is None:
             return False
-        socket.deliver(frame)
+        for room in self._socket_rooms.get(socket_id, ()):
+            self._outbox.seal(room)
+        self._outbox.to_socket(socket, frame)
         return True
+
+    def flush(self) -> None:
+        """Hand the sockets what this tick has for them now, not at the end of the tick."""
+        self._outbox.flush()
 
     def rooms(self) -> list[Room]:
         return list(self._rooms)
@@ -129,6 +138,7 @@ class Hub:
     def close_all(
         self, code: int = CloseCode.GOING_AWAY, reason: str = "server shutting down"
     ) -> None:
+        self.flush()  # what was published goes out ahead of the close frames
         for socket in list(self._sockets.values()):
             socket.close(code, reason)
 
@@ -136,6 +146,7 @@ class Hub:
         members = self._rooms.get(room)
         if members is None:
             return
+        self._outbox.seal(room)
         members.pop(socket_id, None)
         if not members:
             del self._rooms[room]

@@ -143,6 +143,11 @@ class SocketPolicy:
             return FITS
         return ASK_KERNEL
 
+    def unqueued_limit(self) -> int:
+        """The most a socket with nothing queued may write at once, unaccounted: whatever
+        the kernel still holds, the backlog stays within the budget."""
+        return max(0, self._budget - self.kernel_cap)
+
     def kernel_holds(self, unsent: int) -> Backlog:
         """After ``ASK_KERNEL``: the kernel still holds ``unsent`` bytes of this socket."""
         backlog = self._held + unsent

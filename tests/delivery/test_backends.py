@@ -66,6 +66,7 @@ async def test_the_local_backend_delivers_through_the_nodes_hub(
     assert await delivery.join(ROOM, "ann") is True
     frame = _frame(10)
     await delivery.publish(ROOM, frame)
+    await ann.payloads(1)
     assert ann.frames == [frame]
 
 

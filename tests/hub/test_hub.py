@@ -29,32 +29,35 @@ def _hub_with(*sockets: RecordingSocket) -> Hub:
     return hub
 
 
-def test_a_frame_reaches_every_member_of_its_room_and_no_one_else() -> None:
+async def test_a_frame_reaches_every_member_of_its_room_and_no_one_else() -> None:
     ann, bob, cat = RecordingSocket("ann"), RecordingSocket("bob"), RecordingSocket("cat")
     hub = _hub_with(ann, bob, cat)
     assert hub.join(ROOM, "ann") and hub.join(ROOM, "bob") and hub.join(OTHER, "cat")
 
     assert hub.publish(ROOM, _frame(ROOM, "hello")) == 2
+    hub.flush()
     assert ann.contents() == bob.contents() == ["hello"]
     assert cat.frames == []
 
 
-def test_every_member_gets_the_same_encoded_frame() -> None:
+async def test_every_member_gets_the_same_encoded_frame() -> None:
     sockets = [RecordingSocket(f"s{n}") for n in range(5)]
     hub = _hub_with(*sockets)
     for socket in sockets:
         hub.join(ROOM, socket.socket_id)
     frame = _frame(ROOM, "once")
     hub.publish(ROOM, frame)
+    hub.flush()
     assert all(socket.frames == [frame] and socket.frames[0] is frame for socket in sockets)
 
 
-def test_frames_arrive_in_the_order_they_were_published() -> None:
+async def test_frames_arrive_in_the_order_they_were_published() -> None:
     ann = RecordingSocket("ann")
     hub = _hub_with(ann)
     hub.join(ROOM, "ann")
     for number in range(10):
         hub.publish(ROOM, _frame(ROOM, str(number)))
+    hub.flush()
     assert ann.contents() == [str(n) for n in range(10)]
 
 
@@ -66,16 +69,17 @@ def test_joining_needs_a_socket_of_this_node() -> None:
     assert hub.publish(ROOM, _frame(ROOM, "to no one")) == 0
 
 
-def test_joining_twice_delivers_once() -> None:
+async def test_joining_twice_delivers_once() -> None:
     ann = RecordingSocket("ann")
     hub = _hub_with(ann)
     hub.join(ROOM, "ann")
     hub.join(ROOM, "ann")
     assert hub.publish(ROOM, _frame(ROOM, "one copy")) == 1
+    hub.flush()
     assert ann.contents() == ["one copy"]
 
 
-def test_a_socket_that_left_gets_nothing_more_and_the_others_still_do() -> None:
+async def test_a_socket_that_left_gets_nothing_more_and_the_others_still_do() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
     hub = _hub_with(ann, bob)
     for socket in (ann, bob):
@@ -85,6 +89,7 @@ def test_a_socket_that_left_gets_nothing_more_and_the_others_still_do() -> None:
     hub.leave(ROOM, "bob")
     hub.publish(ROOM, _frame(ROOM, "after"))
     hub.publish(OTHER, _frame(OTHER, "elsewhere"))
+    hub.flush()
     assert ann.contents() == ["before", "after", "elsewhere"]
     assert bob.contents() == ["before", "elsewhere"]  # still in the other room
     assert list(hub.members(ROOM)) == ["ann"]
@@ -100,7 +105,7 @@ def test_leaving_a_room_one_is_not_in_changes_nothing() -> None:
     assert hub.rooms() == [ROOM]
 
 
-def test_removing_a_socket_takes_it_out_of_every_room_it_was_in() -> None:
+async def test_removing_a_socket_takes_it_out_of_every_room_it_was_in() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
     hub = _hub_with(ann, bob)
     for room in (ROOM, OTHER):
@@ -111,6 +116,7 @@ def test_removing_a_socket_takes_it_out_of_every_room_it_was_in() -> None:
     assert hub.get("ann") is None and "ann" not in hub.socket_ids()
     assert hub.publish(ROOM, _frame(ROOM, "after")) == 1
     assert hub.publish(OTHER, _frame(OTHER, "after")) == 0
+    hub.flush()
     assert ann.frames == [] and bob.contents() == ["after"]
     assert hub.rooms() == [ROOM]  # a room without members is forgotten
     assert len(hub) == 1
@@ -138,22 +144,24 @@ def test_listeners_hear_when_a_room_gets_its_first_member_and_loses_its_last() -
     assert heard[-1] == (ROOM, True)
 
 
-def test_send_reaches_one_socket_of_this_node() -> None:
+async def test_send_reaches_one_socket_of_this_node() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
     hub = _hub_with(ann, bob)
     frame = Outbound.of("", "", Action.SOCKET_ID, "ann")
     assert hub.send("ann", frame) is True
     assert hub.send("nobody", frame) is False
+    hub.flush()
     assert ann.frames == [frame] and bob.frames == []
 
 
-def test_a_slow_consumer_is_closed_without_stalling_the_room() -> None:
+async def test_a_slow_consumer_is_closed_without_stalling_the_room() -> None:
     slow, quick = RecordingSocket("slow", limit=2), RecordingSocket("quick")
     hub = _hub_with(slow, quick)
     hub.join(ROOM, "slow")
     hub.join(ROOM, "quick")
     for number in range(5):
         hub.publish(ROOM, _frame(ROOM, str(number)))
+    hub.flush()
     assert slow.closed == [(CloseCode.SLOW_CONSUMER, "slow consumer")]
     assert slow.contents() == ["0", "1"]
     assert quick.contents() == [str(n) for n in range(5)]
@@ -169,14 +177,68 @@ def test_heartbeat_closes_only_the_sockets_that_missed_the_previous_ping() -> No
     assert alive.closed == [] and alive.pings == dead.pings == 1
 
 
-def test_close_all_closes_every_socket_going_away_unless_told_otherwise() -> None:
+async def test_close_all_closes_every_socket_going_away_unless_told_otherwise() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
     hub = _hub_with(ann, bob)
     hub.join(ROOM, "ann")
+    hub.publish(ROOM, _frame(ROOM, "last words"))
     hub.close_all()
+    assert ann.contents() == ["last words"]  # what was published goes out before the close
     assert ann.closed == bob.closed == [(CloseCode.GOING_AWAY, "server shutting down")]
 
     restarting = RecordingSocket("carl")
     other = _hub_with(restarting)
     other.close_all(CloseCode.SERVICE_RESTART, "node restarting")
     assert restarting.closed == [(CloseCode.SERVICE_RESTART, "node restarting")]
+
+
+async def test_published_frames_reach_the_sockets_at_the_end_of_the_tick() -> None:
+    ann = RecordingSocket("ann")
+    hub = _hub_with(ann)
+    hub.join(ROOM, "ann")
+    hub.publish(ROOM, _frame(ROOM, "soon"))
+    assert ann.frames == []  # recorded, not yet handed over
+    await ann.payloads(1)  # the loop's next iteration hands it over, unasked
+    assert ann.contents() == ["soon"]
+
+
+async def test_the_frames_of_one_tick_reach_a_socket_as_one_burst() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    hub.join(ROOM, "ann")
+    hub.join(ROOM, "bob")
+    for number in range(3):
+        hub.publish(ROOM, _frame(ROOM, str(number)))
+    hub.flush()
+    assert ann.bursts == bob.bursts == 1
+    assert ann.contents() == bob.contents() == ["0", "1", "2"]
+
+
+async def test_a_frame_goes_to_the_members_of_the_moment_it_was_published() -> None:
+    ann, bob, cat = RecordingSocket("ann"), RecordingSocket("bob"), RecordingSocket("cat")
+    hub = _hub_with(ann, bob, cat)
+    hub.join(ROOM, "ann")
+    hub.join(ROOM, "bob")
+    hub.publish(ROOM, _frame(ROOM, "first"))
+    hub.join(ROOM, "cat")  # joins after "first", in the same tick
+    hub.leave(ROOM, "bob")  # leaves after "first" and before "second"
+    hub.publish(ROOM, _frame(ROOM, "second"))
+    hub.remove("ann")
+    hub.publish(ROOM, _frame(ROOM, "third"))
+    hub.flush()
+    assert ann.contents() == ["first", "second"]
+    assert bob.contents() == ["first"]
+    assert cat.contents() == ["second", "third"]
+
+
+async def test_a_frame_sent_to_one_socket_keeps_its_place_among_its_rooms_frames() -> None:
+    ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
+    hub = _hub_with(ann, bob)
+    hub.join(ROOM, "ann")
+    hub.join(ROOM, "bob")
+    hub.publish(ROOM, _frame(ROOM, "before"))
+    hub.send("ann", _frame(ROOM, "to ann alone"))
+    hub.publish(ROOM, _frame(ROOM, "after"))
+    hub.flush()
+    assert ann.contents() == ["before", "to ann alone", "after"]
+    assert bob.contents() == ["before", "after"]

@@ -10,7 +10,7 @@ import asyncio
 
 from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.frames import decode_frame
-from steeple.protocol.outbound import Outbound
+from steeple.protocol.outbound import Burst, Outbound
 
 
 class RecordingSocket:
@@ -23,17 +23,21 @@ class RecordingSocket:
         self.frames: list[Outbound] = []
         self.closed: list[tuple[int, str]] = []
         self.pings = 0
+        self.bursts = 0
+        """How many times the hub handed this socket frames."""
         self._answers = answers_pings
         self._limit = limit
         self._arrived = asyncio.Event()
 
-    def deliver(self, frame: Outbound) -> None:
-        if self.closed:
-            return
-        if len(self.frames) >= self._limit:
-            self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
-            return
-        self.frames.append(frame)
+    def deliver(self, burst: Burst) -> None:
+        self.bursts += 1
+        for frame in burst.frames:
+            if self.closed:
+                return
+            if len(self.frames) >= self._limit:
+                self.close(CloseCode.SLOW_CONSUMER, "slow consumer")
+                return
+            self.frames.append(frame)
         self._arrived.set()
 
     def ping(self) -> bool:

@@ -38,6 +38,22 @@ class Outbound:
         return self._text
 
 
+class Burst:
+    """The frames one tick hands to the same sockets, in order: each gets all of them.
+
+    A live room's posts of one event-loop iteration leave together, so each socket is
+    written once however many frames the tick produced, and the wire bytes of the
+    burst are joined once for every socket.
+    """
+
+    __slots__ = ("frames", "wire")
+
+    def __init__(self, frames: list[Outbound]) -> None:
+        self.frames = frames
+        self.wire = frames[0].wire if len(frames) == 1 else b"".join(f.wire for f in frames)
+        """Every frame's wire bytes, back to back (a plain attribute: read once a socket)."""
+
+
 def close_wire(code: int, reason: str) -> bytes:
     body = code.to_bytes(2, "big") + reason.encode()[:120]
     return Frame(Opcode.CLOSE, body).serialize(mask=False)

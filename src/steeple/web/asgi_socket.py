@@ -21,7 +21,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from steeple.protocol.close_codes import CloseCode
-from steeple.protocol.outbound import Outbound
+from steeple.protocol.outbound import Burst, Outbound
 from steeple.socket_lifecycle import SocketLifecycle
 from steeple.socket_policy import ABORT_AFTER, CLOSING, OVER, SLOW_CLOSE, SocketPolicy
 from steeple.types import new_id
@@ -58,12 +58,21 @@ class AsgiSocket:
     def policy(self) -> SocketPolicy:
         return self._policy
 
-    def deliver(self, frame: Outbound) -> None:
+    def deliver(self, burst: Burst) -> None:
+        for frame in burst.frames:
+            if not self.enqueue(frame):
+                return
+
+    def enqueue(self, frame: Outbound) -> bool:
+        """Queue one frame (each is a separate ASGI send); False once the socket closes."""
         verdict = self._buffers.account(self._policy, len(frame.payload))
         if verdict is OVER:
             self.close(SLOW_CLOSE.code, SLOW_CLOSE.reason)
-        elif verdict is not CLOSING:
-            self._queue.put_nowait(frame)
+            return False
+        if verdict is CLOSING:
+            return False
+        self._queue.put_nowait(frame)
+        return True
 
     def ping(self) -> bool:
         return True  # uvicorn pings, and closes a socket that misses a pong (1011)
@@ -171,4 +180,4 @@ async def _serve(
 async def _answer_inbound(socket: AsgiSocket, receive: Receive) -> None:
     """Answer every inbound message with the socketId until the peer disconnects."""
     while (await receive())["type"] != "websocket.disconnect":
-        socket.deliver(socket.policy.message_received())
+        socket.enqueue(socket.policy.message_received())

@@ -1,9 +1,11 @@
 """The socket edge: a WebSocket listener on a bare asyncio transport.
 
 The handshake and inbound frames are parsed by websockets' sans-I/O
-``ServerProtocol``; outbound frames are pre-encoded wire bytes. Everything queued for
-one socket during one event-loop iteration leaves in a single ``write``: the per-frame
-cost of fan-out is the system call, so batching is what makes it fast.
+``ServerProtocol``; outbound frames are pre-encoded wire bytes. Everything the hub has
+for one socket in one event-loop iteration arrives as one burst and leaves in a single
+``write``: the per-frame cost of fan-out is the system call, so batching is what makes
+it fast. A socket with nothing waiting writes its burst at once; one that is behind
+queues it, and its queue is flushed at the end of the tick.
 permessage-deflate is never negotiated (it would cost a compression per recipient).
 
 Limits (PROTOCOL.md section 5.6): the handshake must complete within
@@ -34,7 +36,7 @@ from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
-from steeple.protocol.outbound import PING_WIRE, Outbound, close_wire
+from steeple.protocol.outbound import PING_WIRE, Burst, close_wire
 from steeple.socket_lifecycle import SocketLifecycle
 from steeple.socket_policy import (
     ABORT_AFTER,
@@ -77,6 +79,7 @@ class EdgeSocket(asyncio.Protocol):
     __slots__ = (
         "_buffers",
         "_deadline",
+        "_direct_limit",
         "_edge",
         "_paused",
         "_pending",
@@ -95,6 +98,7 @@ class EdgeSocket(asyncio.Protocol):
         self._pending: list[bytes] = []
         self._deadline: asyncio.TimerHandle | None = None
         self._paused = False
+        self._direct_limit = 0
         self.socket_id = new_id()
         self._policy = SocketPolicy(self.socket_id, edge.buffer_limit)
         self.address = ""
@@ -111,6 +115,7 @@ class EdgeSocket(asyncio.Protocol):
         )
         self._buffers = SendBuffers(self._transport, self._edge.send_buffer)
         self._policy.kernel_cap = self._buffers.kernel_cap
+        self._direct_limit = self._policy.unqueued_limit()
         # Told to pause as soon as the transport holds anything the kernel did not take.
         self._transport.set_write_buffer_limits(high=0)
 
@@ -198,9 +203,24 @@ class EdgeSocket(asyncio.Protocol):
 
     # --- the hub's Socket interface ---------------------------------------------
 
-    def deliver(self, frame: Outbound) -> None:
-        if self._policy.open:
-            self._queue(frame.wire)
+    def deliver(self, burst: Burst) -> None:
+        if not self._policy.open:
+            return
+        wire, transport = burst.wire, self._transport
+        if (
+            self._pending
+            or self._paused
+            or len(wire) > self._direct_limit
+            or transport is None
+            or transport.is_closing()
+            or transport.get_write_buffer_size()
+        ):
+            self._queue(wire)
+            return
+        # Nothing of this socket is waiting anywhere but in the kernel, which holds at
+        # most its cap: the burst is within the budget, and leaves now. The fan-out's
+        # hot path: once per socket per tick.
+        transport.write(wire)
 
     def ping(self) -> bool:
         if not self._policy.ping_due():
