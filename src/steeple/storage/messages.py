@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Update
@@ -157,9 +157,12 @@ def _edge(conversation_id: str, newest: bool):  # type: ignore[no-untyped-def]
 
 
 def _write_posts(rows: list[MessageRow], db: Connection) -> None:
-    db.execute(t.insert(), rows)
+    db.execute(_INSERT, rows)
     for conversation_id, (count, first, last) in _posts_per_conversation(rows).items():
-        db.execute(_stats_after_posts(conversation_id, count, first, last))
+        db.execute(
+            _STATS_AFTER_POSTS,
+            {"conversation": conversation_id, "count": count, "first": first, "last": last},
+        )
 
 
 def _posts_per_conversation(rows: list[MessageRow]) -> dict[str, tuple[int, str, str]]:
@@ -171,14 +174,23 @@ def _posts_per_conversation(rows: list[MessageRow]) -> dict[str, tuple[int, str,
     return found
 
 
-def _stats_after_posts(conversation_id: str, count: int, first: str, last: str) -> Update:
+def _stats_after_posts() -> Update:
+    """postCount, firstPostId and lastPostId after posts to one conversation.
+
+    Built once, with bound parameters: a chat post runs it every time, and building and
+    keying a statement costs more than SQLite takes to run it.
+    """
     c = conversations.c
     return (
         update(conversations)
-        .where(c.id == conversation_id)
+        .where(c.id == bindparam("conversation"))
         .values(
-            postCount=func.coalesce(c.postCount, 0) + count,
-            lastPostId=last,
-            firstPostId=case((c.firstPostId.is_(None), first), else_=c.firstPostId),
+            postCount=func.coalesce(c.postCount, 0) + bindparam("count"),
+            lastPostId=bindparam("last"),
+            firstPostId=case((c.firstPostId.is_(None), bindparam("first")), else_=c.firstPostId),
         )
     )
+
+
+_INSERT = t.insert()
+_STATS_AFTER_POSTS = _stats_after_posts()
