@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.storage.rows import ConnectionRow, ViewerRow, as_rows
 from steeple.storage.schema import connections as t
@@ -135,15 +134,21 @@ class ConnectionRepository:
         return max(numbers, default=0)
 
 
-def _same_socket_in_room(row: ConnectionRow) -> ColumnElement[bool]:
-    return and_(
-        t.c.churchId == row["churchId"],
-        t.c.conversationId == row["conversationId"],
-        t.c.socketId == row["socketId"],
-    )
+_DELETE_SAME_SOCKET_IN_ROOM = delete(t).where(
+    t.c.churchId == bindparam("church"),
+    t.c.conversationId == bindparam("conversation"),
+    t.c.socketId == bindparam("socket"),
+)
+"""Built once with bound parameters: every join runs it (see ``storage/messages.py``)."""
+_INSERT = t.insert()
 
 
 def _replace(rows: list[ConnectionRow], db: Connection) -> None:
-    for row in rows:
-        db.execute(delete(t).where(_same_socket_in_room(row)))
-    db.execute(t.insert(), rows)
+    db.execute(
+        _DELETE_SAME_SOCKET_IN_ROOM,
+        [
+            {"church": r["churchId"], "conversation": r["conversationId"], "socket": r["socketId"]}
+            for r in rows
+        ],
+    )
+    db.execute(_INSERT, rows)
