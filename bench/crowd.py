@@ -227,6 +227,7 @@ async def measure(server: Server, result: CrowdResult, args: argparse.Namespace,
         result.rss_per_socket = (server.rss() - rss_before) / result.sockets
         await singles(server, crowd, client, room, opts, result, args.singles)
         await burst(server, crowd, client, room, opts, result)
+        result.notes.extend(close_reasons(server))
     finally:
         server.kill()  # before the sockets close: no per-close attendance storm
         client.close()
@@ -274,6 +275,19 @@ async def burst(server: Server, crowd: Crowd, client: HttpClient, room: str, opt
     result.burst_cpu_per_frame_us = 1e6 * server_cpu / max(result.burst_delivered, 1)
     result.burst_server_cpu_pct = 100 * server_cpu / wall
     result.burst_generator_cpu_pct = 100 * generator_cpu / wall
+
+
+CLOSE_REASONS = {"slow consumer": "cannot keep up", "missed pong": "missed a pong"}
+"""What Steeple's log says when it closes a socket, by reason (``steeple serve`` logs at INFO)."""
+
+
+def close_reasons(server: Server) -> list[str]:
+    """The sockets the server closed, by reason, from its log (Steeple only)."""
+    if server.name != "steeple" or not server.log_path.exists():
+        return []
+    text = server.log_path.read_text(errors="replace")
+    counts = {reason: text.count(line) for reason, line in CLOSE_REASONS.items()}
+    return [f"server closed: {', '.join(f'{n:,} {r}' for r, n in counts.items())}"]
 
 
 def run_one(target: str, args: argparse.Namespace, server_core: int | None,

@@ -36,7 +36,8 @@ class Socket(Protocol):
         """Queue the frames without blocking; overflow closes the socket (slow consumer)."""
 
     def ping(self) -> bool:
-        """Send a ping; False if the previous ping was never answered."""
+        """Send a ping when one is due; False if the peer is gone (the previous ping was
+        never answered, and it is not still reading what was queued before it)."""
 
     def close(self, code: int, reason: str) -> None: ...
 
@@ -124,7 +125,7 @@ class Hub:
 
     def heartbeat(self, socket_ids: Iterable[str] | None = None) -> int:
         """Ping every socket (or those of ``socket_ids`` still open); terminate those
-        that missed the previous ping."""
+        that are gone (see :meth:`Socket.ping`)."""
         if socket_ids is None:
             sockets = list(self._sockets.values())
         else:

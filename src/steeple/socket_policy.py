@@ -5,8 +5,11 @@ AWS ``$default`` function). websockets' sans-I/O ``ServerProtocol`` parses their
 frames; what Steeple then does is decided here, once, and tested by feeding events:
 
 * any inbound message, text or binary, is answered with the socketId frame;
-* the heartbeat: a ping is sent when one is due, unless the previous one was never
-  answered, which means the peer is gone (the hub closes it with 1001);
+* the heartbeat: a ping is sent when one is due; if the previous one was never
+  answered, the peer is gone (the hub closes it with 1001). Unless the ping was queued
+  behind a backlog the peer is still reading: a long burst to a crowd can keep a ping
+  in a socket's queue for minutes, and a peer that acknowledged more of what was sent
+  before the ping since the last interval is alive;
 * a socket's backlog is everything not yet sent: its own queue, the transport's
   buffer and the kernel's send queue. Over ``budget`` the socket is closed with
   :data:`~steeple.hub.SLOW_CONSUMER` and its unsent frames are dropped. The kernel's
@@ -63,6 +66,17 @@ class Backlog(Enum):
     """The socket is closing: drop the frame."""
 
 
+class Beat(Enum):
+    """What :meth:`SocketPolicy.heartbeat` decides, once a heartbeat interval."""
+
+    PING = "ping"
+    """Send a ping."""
+    WAIT = "wait"
+    """The last ping is unanswered, but the peer is still reading what was ahead of it."""
+    DEAD = "dead"
+    """The last ping is unanswered and nothing ahead of it is being read: close."""
+
+
 # Module-level names for the members: an Enum member looked up on its class costs a few
 # hundred nanoseconds on Python 3.11, and these are compared for every frame sent.
 FITS, ASK_KERNEL, OVER, CLOSING = Backlog.FITS, Backlog.ASK_KERNEL, Backlog.OVER, Backlog.CLOSING
@@ -76,7 +90,9 @@ class SocketPolicy:
         "_awaiting_pong",
         "_budget",
         "_held",
+        "_ping_after",
         "_queued",
+        "_read",
         "closing",
         "kernel_cap",
         "open",
@@ -90,6 +106,8 @@ class SocketPolicy:
         self.kernel_cap = kernel_cap
         self._answer: Outbound | None = None
         self._awaiting_pong = False
+        self._read = 0
+        self._ping_after = 0
         self._queued = 0
         self._held = 0
         self.open = False
@@ -124,12 +142,18 @@ class SocketPolicy:
     def pong_received(self) -> None:
         self._awaiting_pong = False
 
-    def ping_due(self) -> bool:
-        """The heartbeat: True to send a ping; False if the last one was never answered."""
-        if self._awaiting_pong:
-            return False
-        self._awaiting_pong = True
-        return True
+    def heartbeat(self, read: int, ahead: int) -> Beat:
+        """Once an interval. ``read``: the bytes of this socket its peer has acknowledged so
+        far; ``ahead``: the end of the backlog a ping queued now would follow (in bytes
+        written), or 0 when there is none."""
+        previous, self._read = self._read, read
+        if not self._awaiting_pong:
+            self._awaiting_pong = True
+            self._ping_after = ahead
+            return Beat.PING
+        if previous < self._ping_after and read > previous:
+            return Beat.WAIT  # still reading its way to the ping
+        return Beat.DEAD
 
     # --- outbound accounting --------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -79,6 +80,48 @@ async def test_heartbeat_terminates_a_socket_that_never_pongs(quick_node: Node) 
         await alive.ws.send("getId")  # survived several intervals
         assert (await alive.next("socketId"))["data"] == alive.socket_id
         await alive.close()
+
+
+@pytest.mark.parametrize("quick_node", [{"ping_interval": 0.2}], indirect=True)
+async def test_a_socket_reading_a_long_backlog_is_not_taken_for_dead(quick_node: Node) -> None:
+    """Pings wait behind the backlog for intervals on end: while it reads, it is alive."""
+    async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        slow = await RawSocket.connect(quick_node.socket_url, receive_buffer=4096)
+        try:
+            await slow.get_id()
+            await join(http, slow, room, "Slow")
+            await read_a_backlog_slowly(http, room, slow)
+        finally:
+            slow.abort()
+
+
+async def read_a_backlog_slowly(http: httpx.AsyncClient, room: str, slow: RawSocket) -> None:
+    chunk = "x" * 30_000  # 20 of them: 600 KB, within the 1 MiB budget
+    names: list[str] = []
+    pings = 0
+
+    async def read(until: str) -> None:
+        nonlocal pings
+        while until not in names or not pings:  # and, at the end, a ping answered
+            frame = await slow.next_frame()
+            assert frame is not None and frame.opcode is not Opcode.CLOSE, (names, pings)
+            if frame.opcode is Opcode.PING:
+                pings += 1
+                slow.send_pong(frame.data)
+            elif (message := orjson.loads(frame.data))["action"] == "message":
+                data = message["data"]
+                names.append(data["displayName"] if data["content"] == chunk else data["content"])
+                await asyncio.sleep(0.03)  # the reader's pace: 20 chunks over 3 intervals
+
+    reading = asyncio.create_task(read("the last one"))  # it reads while the posts go out
+    for index in range(20):
+        await send(http, room, chunk, name=f"n{index}")
+    await send(http, room, "the last one")
+    await reading
+    assert names == [f"n{index}" for index in range(20)] + ["the last one"]
+    await send(http, room, "still here")
+    await read("still here")
 
 
 SLOW = {"socket_buffer_limit": 64 * 1024}

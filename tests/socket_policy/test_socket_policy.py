@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from steeple.hub import SLOW_CONSUMER
-from steeple.socket_policy import SLOW_CLOSE, Backlog, SocketPolicy
+from steeple.socket_policy import SLOW_CLOSE, Backlog, Beat, SocketPolicy
 
 BUDGET = 1_000
 
@@ -38,20 +38,37 @@ def test_any_message_is_answered_with_the_socket_id_frame() -> None:
 
 def test_a_ping_is_due_until_one_goes_unanswered() -> None:
     policy = open_policy()
-    assert policy.ping_due() is True
+    assert policy.heartbeat(read=0, ahead=0) is Beat.PING
     policy.pong_received()
-    assert policy.ping_due() is True
-    assert policy.ping_due() is False  # the previous ping was never answered
-    assert policy.ping_due() is False
+    assert policy.heartbeat(read=2, ahead=0) is Beat.PING
+    # No backlog was ahead of the ping: its bytes were acknowledged, and no pong came.
+    assert policy.heartbeat(read=4, ahead=0) is Beat.DEAD
+    assert policy.heartbeat(read=4, ahead=0) is Beat.DEAD
     policy.pong_received()  # a late pong still counts
-    assert policy.ping_due() is True
+    assert policy.heartbeat(read=4, ahead=0) is Beat.PING
+
+
+def test_a_peer_reading_the_backlog_ahead_of_its_ping_is_alive_until_it_has_read_it() -> None:
+    policy = open_policy()
+    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.PING  # behind 599 KB
+    assert policy.heartbeat(read=60_000, ahead=900_000) is Beat.WAIT  # reading towards it
+    assert policy.heartbeat(read=600_002, ahead=900_000) is Beat.WAIT  # the ping has arrived
+    assert policy.heartbeat(read=700_000, ahead=900_000) is Beat.DEAD  # and went unanswered
+    policy.pong_received()
+    assert policy.heartbeat(read=700_000, ahead=900_000) is Beat.PING
+
+
+def test_a_peer_that_stops_reading_its_backlog_is_gone() -> None:
+    policy = open_policy()
+    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.PING
+    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.DEAD
 
 
 def test_a_pong_nobody_asked_for_changes_nothing() -> None:
     policy = open_policy()
     policy.pong_received()
-    assert policy.ping_due() is True
-    assert policy.ping_due() is False
+    assert policy.heartbeat(read=0, ahead=0) is Beat.PING
+    assert policy.heartbeat(read=0, ahead=0) is Beat.DEAD
 
 
 def test_within_the_budget_frames_fit_without_asking_the_kernel() -> None:

@@ -65,6 +65,9 @@ class RawSocket:
     def send_text(self, text: str) -> None:
         self.writer.write(Frame(Opcode.TEXT, text.encode()).serialize(mask=True))
 
+    def send_pong(self, data: bytes) -> None:
+        self.writer.write(Frame(Opcode.PONG, data).serialize(mask=True))
+
     async def get_id(self) -> str:
         self.send_text("getId")
         while True:

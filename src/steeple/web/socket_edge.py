@@ -44,6 +44,7 @@ from steeple.socket_policy import (
     INBOUND_LIMIT,
     OVER,
     SLOW_CLOSE,
+    Beat,
     SocketPolicy,
 )
 from steeple.types import new_id
@@ -85,6 +86,7 @@ class EdgeSocket(asyncio.Protocol):
         "_pending",
         "_policy",
         "_transport",
+        "_written",
         "_ws",
         "address",
         "socket_id",
@@ -99,6 +101,7 @@ class EdgeSocket(asyncio.Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._paused = False
         self._direct_limit = 0
+        self._written = 0
         self.socket_id = new_id()
         self._policy = SocketPolicy(self.socket_id, edge.buffer_limit)
         self.address = ""
@@ -220,13 +223,29 @@ class EdgeSocket(asyncio.Protocol):
         # Nothing of this socket is waiting anywhere but in the kernel, which holds at
         # most its cap: the burst is within the budget, and leaves now. The fan-out's
         # hot path: once per socket per tick.
+        self._written += len(wire)
         transport.write(wire)
 
     def ping(self) -> bool:
-        if not self._policy.ping_due():
-            return False
-        self._queue(PING_WIRE)
-        return True
+        beat = self._policy.heartbeat(self._acknowledged(), self._backlog_ahead())
+        if beat is Beat.PING:
+            self._queue(PING_WIRE)
+        return beat is not Beat.DEAD
+
+    def _backlog_ahead(self) -> int:
+        """What a ping queued now would wait behind, when the kernel's buffer is full (frames
+        waiting here or in the transport); 0 when the kernel has taken everything (a few
+        bytes of it may wait for a delayed ACK: that is not a backlog)."""
+        transport = self._transport
+        if not self._pending and (transport is None or not transport.get_write_buffer_size()):
+            return 0
+        return self._written + sum(len(data) for data in self._pending)
+
+    def _acknowledged(self) -> int:
+        """Bytes written to this socket that its peer has received (a system call)."""
+        transport = self._transport
+        held = transport.get_write_buffer_size() if transport is not None else 0
+        return self._written - held - self._buffers.kernel_unsent()
 
     def close(self, code: int, reason: str) -> None:
         transport = self._transport
@@ -268,7 +287,9 @@ class EdgeSocket(asyncio.Protocol):
             return  # while paused, frames wait here, where a slow close can drop them
         self._pending = []
         self._policy.queue_emptied()
-        self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        self._written += len(data)
+        self._transport.write(data)
 
 
 def forget_handshake(ws: ServerProtocol) -> None:
