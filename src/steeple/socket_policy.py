@@ -6,10 +6,11 @@ frames; what Steeple then does is decided here, once, and tested by feeding even
 
 * any inbound message, text or binary, is answered with the socketId frame;
 * the heartbeat: a ping is sent when one is due; if the previous one was never
-  answered, the peer is gone (the hub closes it with 1001). Unless the ping was queued
-  behind a backlog the peer is still reading: a long burst to a crowd can keep a ping
-  in a socket's queue for minutes, and a peer that acknowledged more of what was sent
-  before the ping since the last interval is alive;
+  answered, the peer is gone (the hub closes it with 1001). Unless it is evidently
+  reading, its pong behind what it reads (in a long burst to a crowd a ping can wait
+  behind a socket's backlog for minutes): the ping was queued behind a backlog here
+  and the peer acknowledged more of it since the last interval, or the peer
+  acknowledged at least :data:`STREAMING` bytes since;
 * a socket's backlog is everything not yet sent: its own queue, the transport's
   buffer and the kernel's send queue. Over ``budget`` the socket is closed with
   :data:`~steeple.hub.SLOW_CONSUMER` and its unsent frames are dropped. The kernel's
@@ -38,6 +39,11 @@ INBOUND_LIMIT = 64 * 1024
 """Bytes in one inbound message; a larger one closes the socket with 1009."""
 ABORT_AFTER = 5.0
 """Seconds a closed socket may take to read its close frame before it is cut off."""
+STREAMING = 16 * 1024
+"""Bytes a peer that owes a pong must acknowledge in one heartbeat interval to count as
+reading: its kernel acknowledges only what its receive buffer has room for, so a steady
+stream means its application reads; a peer that hangs is given at most one receive
+buffer's worth (and a delayed ACK, a ping or a socketId answer are a few bytes)."""
 UNBOUNDED = sys.maxsize
 """The budget of a socket whose outbound queue is someone else's (API Gateway's)."""
 
@@ -153,6 +159,8 @@ class SocketPolicy:
             return Beat.PING
         if previous < self._ping_after and read > previous:
             return Beat.WAIT  # still reading its way to the ping
+        if read - previous >= STREAMING:
+            return Beat.WAIT  # its pong is behind what it is reading on its side
         return Beat.DEAD
 
     # --- outbound accounting --------------------------------------------------------------

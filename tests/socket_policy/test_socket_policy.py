@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from steeple.hub import SLOW_CONSUMER
-from steeple.socket_policy import SLOW_CLOSE, Backlog, Beat, SocketPolicy
+from steeple.socket_policy import SLOW_CLOSE, STREAMING, Backlog, Beat, SocketPolicy
 
 BUDGET = 1_000
 
@@ -53,9 +53,16 @@ def test_a_peer_reading_the_backlog_ahead_of_its_ping_is_alive_until_it_has_read
     assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.PING  # behind 599 KB
     assert policy.heartbeat(read=60_000, ahead=900_000) is Beat.WAIT  # reading towards it
     assert policy.heartbeat(read=600_002, ahead=900_000) is Beat.WAIT  # the ping has arrived
-    assert policy.heartbeat(read=700_000, ahead=900_000) is Beat.DEAD  # and went unanswered
+    assert policy.heartbeat(read=600_100, ahead=900_000) is Beat.DEAD  # and went unanswered
     policy.pong_received()
-    assert policy.heartbeat(read=700_000, ahead=900_000) is Beat.PING
+    assert policy.heartbeat(read=600_100, ahead=900_000) is Beat.PING
+
+
+def test_a_peer_streaming_what_it_was_sent_is_alive_while_its_pong_waits_on_its_side() -> None:
+    policy = open_policy()
+    assert policy.heartbeat(read=1_000, ahead=0) is Beat.PING  # the kernel took everything
+    assert policy.heartbeat(read=1_000 + STREAMING, ahead=0) is Beat.WAIT
+    assert policy.heartbeat(read=1_000 + 2 * STREAMING - 1, ahead=0) is Beat.DEAD  # a trickle
 
 
 def test_a_peer_that_stops_reading_its_backlog_is_gone() -> None:
