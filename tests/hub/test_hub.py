@@ -29,6 +29,14 @@ def _hub_with(*sockets: RecordingSocket) -> Hub:
     return hub
 
 
+def _room_of(*sockets: RecordingSocket) -> Hub:
+    """A hub holding ``sockets``, every one of them in ``ROOM``."""
+    hub = _hub_with(*sockets)
+    for socket in sockets:
+        hub.join(ROOM, socket.socket_id)
+    return hub
+
+
 async def test_a_frame_reaches_every_member_of_its_room_and_no_one_else() -> None:
     ann, bob, cat = RecordingSocket("ann"), RecordingSocket("bob"), RecordingSocket("cat")
     hub = _hub_with(ann, bob, cat)
@@ -42,9 +50,7 @@ async def test_a_frame_reaches_every_member_of_its_room_and_no_one_else() -> Non
 
 async def test_every_member_gets_the_same_encoded_frame() -> None:
     sockets = [RecordingSocket(f"s{n}") for n in range(5)]
-    hub = _hub_with(*sockets)
-    for socket in sockets:
-        hub.join(ROOM, socket.socket_id)
+    hub = _room_of(*sockets)
     frame = _frame(ROOM, "once")
     hub.publish(ROOM, frame)
     hub.flush()
@@ -156,9 +162,7 @@ async def test_send_reaches_one_socket_of_this_node() -> None:
 
 async def test_a_slow_consumer_is_closed_without_stalling_the_room() -> None:
     slow, quick = RecordingSocket("slow", limit=2), RecordingSocket("quick")
-    hub = _hub_with(slow, quick)
-    hub.join(ROOM, "slow")
-    hub.join(ROOM, "quick")
+    hub = _room_of(slow, quick)
     for number in range(5):
         hub.publish(ROOM, _frame(ROOM, str(number)))
     hub.flush()
@@ -204,9 +208,7 @@ async def test_published_frames_reach_the_sockets_at_the_end_of_the_tick() -> No
 
 async def test_the_frames_of_one_tick_reach_a_socket_as_one_burst() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
-    hub = _hub_with(ann, bob)
-    hub.join(ROOM, "ann")
-    hub.join(ROOM, "bob")
+    hub = _room_of(ann, bob)
     for number in range(3):
         hub.publish(ROOM, _frame(ROOM, str(number)))
     hub.flush()
@@ -233,9 +235,7 @@ async def test_a_frame_goes_to_the_members_of_the_moment_it_was_published() -> N
 
 async def test_a_frame_sent_to_one_socket_keeps_its_place_among_its_rooms_frames() -> None:
     ann, bob = RecordingSocket("ann"), RecordingSocket("bob")
-    hub = _hub_with(ann, bob)
-    hub.join(ROOM, "ann")
-    hub.join(ROOM, "bob")
+    hub = _room_of(ann, bob)
     hub.publish(ROOM, _frame(ROOM, "before"))
     hub.send("ann", _frame(ROOM, "to ann alone"))
     hub.publish(ROOM, _frame(ROOM, "after"))
