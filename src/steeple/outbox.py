@@ -16,6 +16,7 @@ of different rooms may interleave differently, as they may across nodes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ from steeple.types import Room
 
 if TYPE_CHECKING:
     from steeple.hub import Socket
+
+log = logging.getLogger(__name__)
 
 
 class Outbox:
@@ -61,7 +64,10 @@ class Outbox:
         for sockets, frames in waiting:
             burst = Burst(frames)
             for socket in sockets:
-                socket.deliver(burst)
+                try:
+                    socket.deliver(burst)
+                except Exception:  # one socket's fault must not cost the others the burst
+                    log.exception("delivering to socket %s failed", socket.socket_id)
 
     def _add(self, sockets: list[Socket], frames: list[Outbound]) -> None:
         self._waiting.append((sockets, frames))

@@ -7,10 +7,12 @@ of the hub's ``Socket`` interface that keeps what the hub hands it; the frames a
 
 from __future__ import annotations
 
+import pytest
+
 from steeple.hub import Hub
 from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.frames import Action
-from steeple.protocol.outbound import Outbound
+from steeple.protocol.outbound import Burst, Outbound
 from steeple.types import Room
 from tests.support.sockets import RecordingSocket
 
@@ -242,3 +244,19 @@ async def test_a_frame_sent_to_one_socket_keeps_its_place_among_its_rooms_frames
     hub.flush()
     assert ann.contents() == ["before", "to ann alone", "after"]
     assert bob.contents() == ["before", "after"]
+
+
+class BrokenSocket(RecordingSocket):
+    def deliver(self, burst: Burst) -> None:
+        raise OSError("the descriptor went bad")
+
+
+async def test_a_socket_that_fails_to_take_its_burst_costs_the_others_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ann, broken, bob = RecordingSocket("ann"), BrokenSocket("broken"), RecordingSocket("bob")
+    hub = _room_of(ann, broken, bob)
+    hub.publish(ROOM, _frame(ROOM, "for all"))
+    hub.flush()
+    assert ann.contents() == bob.contents() == ["for all"]
+    assert "delivering to socket broken failed" in caplog.text
