@@ -80,6 +80,12 @@ class SendBuffers:
             verdict = policy.kernel_holds(self.kernel_unsent())
         return verdict
 
+    def unsent(self) -> int:
+        """Everything written that the peer has not acknowledged: the transport's buffer and
+        the kernel's send queue (a system call)."""
+        held = self._transport.get_write_buffer_size() if self._transport is not None else 0
+        return held + self.kernel_unsent()
+
     def kernel_unsent(self) -> int:
         """What the kernel still holds (a system call: ask only on ``ASK_KERNEL``)."""
         return unsent_bytes(self._fd)

@@ -243,9 +243,7 @@ class EdgeSocket(asyncio.Protocol):
 
     def _acknowledged(self) -> int:
         """Bytes written to this socket that its peer has received (a system call)."""
-        transport = self._transport
-        held = transport.get_write_buffer_size() if transport is not None else 0
-        return self._written - held - self._buffers.kernel_unsent()
+        return self._written - self._buffers.unsent()
 
     def close(self, code: int, reason: str) -> None:
         transport = self._transport
