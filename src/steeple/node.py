@@ -6,7 +6,6 @@ Two nodes can live side by side in one process (tests do this).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from typing import Any
@@ -53,6 +52,7 @@ from steeple.services.web_push import WebPushService
 from steeple.settings import Settings
 from steeple.socket_lifecycle import SocketLifecycle
 from steeple.socket_policy import INBOUND_LIMIT
+from steeple.stopping import STEP_LIMIT, Step, cancel_and_wait, run_steps
 from steeple.storage.store import Store
 from steeple.web.app import WebApp
 from steeple.web.asgi_socket import AsgiSocketServer
@@ -383,26 +383,41 @@ class Node:
                 log.exception("periodic %s failed", getattr(work, "__name__", work))
 
     async def stop(self) -> None:
-        """Close sockets (going away), finish in-flight requests, release everything."""
+        """Close sockets (going away), finish in-flight requests, release everything;
+        each step bounded in time (a step that overruns is logged and left behind)."""
         for task in self._background:
             task.cancel()
         self.hub.close_all()
+        await run_steps(self._stop_steps())
+
+    def _stop_steps(self) -> list[Step]:
+        services = self.services
+        steps: list[Step] = []
         if self._edge is not None:
-            await self._edge.stop()
-        if self._http is not None and self._http_task is not None:
-            self._http.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._http_task
-            await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
-        await self.ctx.drain()
-        if self.services.push is not None:
-            await self.services.push.stop()
-        await self.services.room_settings.close()
-        await self.services.group_feeds.close()
-        await self.services.limits.close()
+            steps.append(("the socket listener", self._edge.stop))
+        steps.append(("the HTTP server", self._stop_http))
+        steps.append(("frames still pending", self.ctx.drain))
+        if services.push is not None:
+            steps.append(("push", services.push.stop))
+        steps += [
+            ("room settings", services.room_settings.close),
+            ("group feeds", services.group_feeds.close),
+            ("rate limits", services.limits.close),
+            ("held addresses", self._release_held),
+            ("delivery", self.delivery.stop),
+            ("the store", self.store.close),
+        ]
+        return steps
+
+    async def _stop_http(self) -> None:
+        if self._http is None or self._http_task is None:
+            return
+        self._http.should_exit = True
+        await cancel_and_wait(self._http_task, "the HTTP server's main loop", STEP_LIMIT)
+        await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
+
+    async def _release_held(self) -> None:
         self.flood_hold.release_all()
-        await self.delivery.stop()
-        await self.store.close()
 
     @property
     def http_url(self) -> str:

@@ -15,7 +15,6 @@ once they end, collapsed to the newest per conversation.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -27,6 +26,7 @@ from steeple.services.push_gates import PushGates, is_transactional
 from steeple.services.push_news import PushNews
 from steeple.services.push_sender import PushSender
 from steeple.services.reach import SocketReach
+from steeple.stopping import cancel_and_wait
 from steeple.storage.rows import HeldPushRow
 from steeple.types import new_id
 
@@ -86,10 +86,7 @@ class PushDispatcher(NotificationSink):
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task, "a push worker")
         self._tasks = []
         if self._close is not None:
             await self._close()

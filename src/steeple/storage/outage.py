@@ -10,13 +10,14 @@ and one more line says it is back and how long it was away.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import sqlalchemy.exc
+
+from steeple.stopping import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,4 @@ class DatabaseOutage:
 
     async def close(self) -> None:
         if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+            await cancel_and_wait(self._probe, "the database outage probe")

@@ -25,6 +25,8 @@ import logging
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from steeple.stopping import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_COMMITS = 200
@@ -112,9 +114,7 @@ class WalCheckpoints:
         """Stop the task and leave an empty log behind."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task, "the WAL checkpoints")
         self._task = None
         try:
             await self.checkpoint("TRUNCATE")

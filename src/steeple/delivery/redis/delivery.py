@@ -64,6 +64,7 @@ from steeple.hub import Hub
 from steeple.protocol.close_codes import CloseCode
 from steeple.protocol.outbound import Outbound
 from steeple.settings import Settings
+from steeple.stopping import cancel_and_wait
 from steeple.types import Room, new_id
 
 log = logging.getLogger(__name__)
@@ -143,9 +144,7 @@ class RedisDelivery(Delivery):
 
     async def stop(self) -> None:
         if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+            await cancel_and_wait(self._watch, "the watch over the other nodes")
         if self._link.up:
             with contextlib.suppress(*REDIS_ERRORS):
                 await self._registry.leave()

@@ -22,6 +22,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from steeple.delivery.redis.outbox import Outbox
+from steeple.stopping import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,7 @@ class Session:
         by the next session."""
         self.lost.set()
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await cancel_and_wait(task, "a redis worker")
         self._outbox.requeue()
         while self._confirm_waiters:
             _resolve(self._confirm_waiters.popleft()[1])

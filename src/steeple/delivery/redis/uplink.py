@@ -26,7 +26,6 @@ has confirmed every change queued so far.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +38,7 @@ from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from steeple.delivery.redis.outbox import Outbox
 from steeple.delivery.redis.session import REDIS_ERRORS, OnMessage, Session
 from steeple.errors import ConfigError
+from steeple.stopping import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,7 @@ class RedisUplink:
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task, "the redis uplink")
 
     async def wait_up(self) -> None:
         """Return once the uplink is up, with every subscription restored."""
@@ -101,7 +99,7 @@ class RedisUplink:
     # --- supervision -------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:  # not only the cancel: redis-py may turn one into an error
             try:
                 await self._serve_session()
             except REDIS_ERRORS as exc:
