@@ -11,11 +11,14 @@ import pytest
 from steeple.stopping import cancel_and_wait, run_steps
 
 
-async def _loop_around_wait_for(inner: list[asyncio.Future[int]], turns: list[int]) -> None:
+async def _loop_around_wait_for(
+    inner: list[asyncio.Future[int]], turns: list[int], waiting: asyncio.Event
+) -> None:
     """A worker loop of the kind a node runs: each turn waits for a reply with a timeout."""
     while True:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         inner.append(future)
+        waiting.set()
         turns.append(await asyncio.wait_for(future, 10))
 
 
@@ -31,9 +34,10 @@ async def _stubborn(release: asyncio.Event, cancels: list[int]) -> None:
 async def test_a_task_that_loses_its_cancellation_is_cancelled_again() -> None:
     inner: list[asyncio.Future[int]] = []
     turns: list[int] = []
-    task = asyncio.create_task(_loop_around_wait_for(inner, turns))
-    while not inner:
-        await asyncio.sleep(0)
+    waiting = asyncio.Event()
+    task = asyncio.create_task(_loop_around_wait_for(inner, turns, waiting))
+    await waiting.wait()
+    await asyncio.sleep(0)  # one turn more: the worker is now inside wait_for
     # The reply and the cancel arrive together: Python 3.11's wait_for returns the
     # reply and the loop goes round again, as if it had never been cancelled.
     inner[-1].set_result(1)

@@ -10,7 +10,8 @@ frames; what Steeple then does is decided here, once, and tested by feeding even
   reading, its pong behind what it reads (in a long burst to a crowd a ping can wait
   behind a socket's backlog for minutes): the ping was queued behind a backlog here
   and the peer acknowledged more of it since the last interval, or the peer
-  acknowledged at least :data:`STREAMING` bytes since;
+  acknowledged at least :data:`STREAMING` bytes since, or its kernel took the ping and
+  its application may still be reading what was ahead of it (:data:`READING_PACE`);
 * a socket's backlog is everything not yet sent: its own queue, the transport's
   buffer and the kernel's send queue. Over ``budget`` the socket is closed with
   :data:`~steeple.hub.SLOW_CONSUMER` and its unsent frames are dropped. The kernel's
@@ -44,6 +45,16 @@ STREAMING = 16 * 1024
 reading: its kernel acknowledges only what its receive buffer has room for, so a steady
 stream means its application reads; a peer that hangs is given at most one receive
 buffer's worth (and a delayed ACK, a ping or a socketId answer are a few bytes)."""
+READING_PACE = 64 * 1024
+"""Bytes a peer's application must read at least in one heartbeat interval. A peer whose
+kernel acknowledged its ping, but whose application has not answered it, is given one
+more interval for every ``READING_PACE`` bytes sent since the last ping it answered:
+they may all wait in its receive buffer ahead of the ping (a crowd's reader tens of
+seconds behind a burst). Its kernel acknowledges only what that buffer has room for, so
+no more than :data:`PEER_BUFFER` is counted: a hung application is given up on at
+most ``PEER_BUFFER // READING_PACE`` intervals after its ping arrived."""
+PEER_BUFFER = 512 * 1024
+"""The most a peer's receive buffer is taken to hold ahead of a ping."""
 UNBOUNDED = sys.maxsize
 """The budget of a socket whose outbound queue is someone else's (API Gateway's)."""
 
@@ -93,10 +104,13 @@ class SocketPolicy:
 
     __slots__ = (
         "_answer",
+        "_answered",
         "_awaiting_pong",
+        "_beats_since_arrival",
         "_budget",
         "_held",
         "_ping_after",
+        "_ping_at",
         "_queued",
         "_read",
         "closing",
@@ -114,6 +128,9 @@ class SocketPolicy:
         self._awaiting_pong = False
         self._read = 0
         self._ping_after = 0
+        self._ping_at = 0
+        self._answered = 0
+        self._beats_since_arrival = 0
         self._queued = 0
         self._held = 0
         self.open = False
@@ -147,21 +164,33 @@ class SocketPolicy:
 
     def pong_received(self) -> None:
         self._awaiting_pong = False
+        self._answered = self._ping_at  # it has read everything sent before that ping
 
-    def heartbeat(self, read: int, ahead: int) -> Beat:
-        """Once an interval. ``read``: the bytes of this socket its peer has acknowledged so
-        far; ``ahead``: the end of the backlog a ping queued now would follow (in bytes
-        written), or 0 when there is none."""
+    def heartbeat(self, read: int, position: int, backlog: bool) -> Beat:
+        """Once an interval. ``read``: the bytes of this socket its peer's kernel has
+        acknowledged so far; ``position``: the bytes written or queued so far (a ping
+        queued now follows them); ``backlog``: some of them wait here (in the queue or
+        the transport), not only in the kernel."""
         previous, self._read = self._read, read
         if not self._awaiting_pong:
-            self._awaiting_pong = True
-            self._ping_after = ahead
+            self._awaiting_pong, self._beats_since_arrival = True, 0
+            self._ping_at = position
+            self._ping_after = position if backlog else 0
             return Beat.PING
+        if read > self._ping_at:
+            self._beats_since_arrival += 1
         if previous < self._ping_after and read > previous:
             return Beat.WAIT  # still reading its way to the ping
         if read - previous >= STREAMING:
             return Beat.WAIT  # its pong is behind what it is reading on its side
+        if 0 < self._beats_since_arrival <= self._owed() // READING_PACE:
+            return Beat.WAIT  # its kernel took the ping; its application reads what was ahead
         return Beat.DEAD
+
+    def _owed(self) -> int:
+        """What the peer's application may still have had to read when its kernel took the
+        ping: what was sent since the last ping it answered, at most a receive buffer."""
+        return min(self._ping_at - self._answered, PEER_BUFFER)
 
     # --- outbound accounting --------------------------------------------------------------
 

@@ -96,7 +96,27 @@ async def test_a_socket_reading_a_long_backlog_is_not_taken_for_dead(quick_node:
             slow.abort()
 
 
-async def read_a_backlog_slowly(http: httpx.AsyncClient, room: str, slow: RawSocket) -> None:
+@pytest.mark.parametrize("quick_node", [{"ping_interval": 0.2}], indirect=True)
+async def test_a_socket_reading_a_burst_from_its_own_buffer_is_not_taken_for_dead(
+    quick_node: Node,
+) -> None:
+    """A crowd's reader: its kernel takes the whole burst and the pings behind it at once
+    (nothing waits here to watch it read), and its application needs five intervals to
+    read its way to them."""
+    async with httpx.AsyncClient(base_url=quick_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        behind = await RawSocket.connect(quick_node.socket_url, receive_buffer=4 * 1024 * 1024)
+        try:
+            await behind.get_id()
+            await join(http, behind, room, "Behind")
+            await read_a_backlog_slowly(http, room, behind, pace=0.05)
+        finally:
+            behind.abort()
+
+
+async def read_a_backlog_slowly(
+    http: httpx.AsyncClient, room: str, slow: RawSocket, pace: float = 0.03
+) -> None:
     chunk = "x" * 30_000  # 20 of them: 600 KB, within the 1 MiB budget
     names: list[str] = []
     pings = 0
@@ -112,7 +132,7 @@ async def read_a_backlog_slowly(http: httpx.AsyncClient, room: str, slow: RawSoc
             elif (message := orjson.loads(frame.data))["action"] == "message":
                 data = message["data"]
                 names.append(data["displayName"] if data["content"] == chunk else data["content"])
-                await asyncio.sleep(0.03)  # the reader's pace: 20 chunks over 3 intervals
+                await asyncio.sleep(pace)  # the reader's pace: 20 chunks over 3 intervals or more
 
     reading = asyncio.create_task(read("the last one"))  # it reads while the posts go out
     for index in range(20):

@@ -13,7 +13,15 @@ import orjson
 import pytest
 
 from steeple.hub import SLOW_CONSUMER
-from steeple.socket_policy import SLOW_CLOSE, STREAMING, Backlog, Beat, SocketPolicy
+from steeple.socket_policy import (
+    PEER_BUFFER,
+    READING_PACE,
+    SLOW_CLOSE,
+    STREAMING,
+    Backlog,
+    Beat,
+    SocketPolicy,
+)
 
 BUDGET = 1_000
 
@@ -38,44 +46,81 @@ def test_any_message_is_answered_with_the_socket_id_frame() -> None:
 
 def test_a_ping_is_due_until_one_goes_unanswered() -> None:
     policy = open_policy()
-    assert policy.heartbeat(read=0, ahead=0) is Beat.PING
+    assert policy.heartbeat(read=0, position=0, backlog=False) is Beat.PING
     policy.pong_received()
-    assert policy.heartbeat(read=2, ahead=0) is Beat.PING
-    # No backlog was ahead of the ping: its bytes were acknowledged, and no pong came.
-    assert policy.heartbeat(read=4, ahead=0) is Beat.DEAD
-    assert policy.heartbeat(read=4, ahead=0) is Beat.DEAD
+    assert policy.heartbeat(read=2, position=2, backlog=False) is Beat.PING
+    # Nothing was ahead of the ping: its bytes were acknowledged, and no pong came.
+    assert policy.heartbeat(read=4, position=4, backlog=False) is Beat.DEAD
+    assert policy.heartbeat(read=4, position=4, backlog=False) is Beat.DEAD
     policy.pong_received()  # a late pong still counts
-    assert policy.heartbeat(read=4, ahead=0) is Beat.PING
+    assert policy.heartbeat(read=4, position=4, backlog=False) is Beat.PING
+
+
+def _beats_until_dead(policy: SocketPolicy, read: int, position: int) -> int:
+    """Heartbeats with nothing more acknowledged, until the policy gives the peer up."""
+    for waited in range(100):
+        if policy.heartbeat(read=read, position=position, backlog=False) is Beat.DEAD:
+            return waited
+    raise AssertionError("never given up on")
 
 
 def test_a_peer_reading_the_backlog_ahead_of_its_ping_is_alive_until_it_has_read_it() -> None:
     policy = open_policy()
-    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.PING  # behind 599 KB
-    assert policy.heartbeat(read=60_000, ahead=900_000) is Beat.WAIT  # reading towards it
-    assert policy.heartbeat(read=600_002, ahead=900_000) is Beat.WAIT  # the ping has arrived
-    assert policy.heartbeat(read=600_100, ahead=900_000) is Beat.DEAD  # and went unanswered
+    assert policy.heartbeat(read=1_000, position=100_000, backlog=True) is Beat.PING
+    assert policy.heartbeat(read=60_000, position=900_000, backlog=True) is Beat.WAIT
+    assert policy.heartbeat(read=100_002, position=900_000, backlog=True) is Beat.WAIT  # arrived
+    # and went unanswered: after one more interval for each READING_PACE it may have had
+    # to read on its side ahead of the ping, it is gone
+    assert _beats_until_dead(policy, 100_100, 900_000) == 100_000 // READING_PACE - 1
     policy.pong_received()
-    assert policy.heartbeat(read=600_100, ahead=900_000) is Beat.PING
+    assert policy.heartbeat(read=100_100, position=900_000, backlog=True) is Beat.PING
 
 
 def test_a_peer_streaming_what_it_was_sent_is_alive_while_its_pong_waits_on_its_side() -> None:
     policy = open_policy()
-    assert policy.heartbeat(read=1_000, ahead=0) is Beat.PING  # the kernel took everything
-    assert policy.heartbeat(read=1_000 + STREAMING, ahead=0) is Beat.WAIT
-    assert policy.heartbeat(read=1_000 + 2 * STREAMING - 1, ahead=0) is Beat.DEAD  # a trickle
+    assert policy.heartbeat(read=1_000, position=1_000, backlog=False) is Beat.PING
+    assert policy.heartbeat(read=1_000 + STREAMING, position=1_000, backlog=False) is Beat.WAIT
+    trickle = 1_000 + 2 * STREAMING - 1
+    assert policy.heartbeat(read=trickle, position=1_000, backlog=False) is Beat.DEAD
+
+
+def test_a_peer_whose_kernel_took_a_burst_and_the_ping_has_time_to_read_them() -> None:
+    """A crowd's reader: the kernel took all of a 200 KB burst into the peer's receive
+    buffer, then the ping; nothing is left here to watch it read. It is given one interval
+    per READING_PACE of what was sent since the ping it last answered."""
+    policy = open_policy()
+    assert policy.heartbeat(read=10_000, position=10_000, backlog=False) is Beat.PING
+    policy.pong_received()  # it has read everything up to 10,000
+    burst_end = 10_000 + 200_000
+    assert policy.heartbeat(read=burst_end, position=burst_end, backlog=False) is Beat.PING
+    assert _beats_until_dead(policy, burst_end + 2, burst_end) == 200_000 // READING_PACE
+
+
+def test_a_hung_reader_is_given_at_most_a_receive_buffer_of_time() -> None:
+    policy = open_policy()
+    sent = 50_000_000  # far more than any receive buffer: the peer read most of it
+    assert policy.heartbeat(read=sent, position=sent, backlog=False) is Beat.PING
+    assert _beats_until_dead(policy, sent + 2, sent) == PEER_BUFFER // READING_PACE
+
+
+def test_a_peer_that_never_receives_its_ping_is_gone_whatever_was_sent_before() -> None:
+    policy = open_policy()
+    sent = 5_000_000
+    assert policy.heartbeat(read=sent, position=sent, backlog=False) is Beat.PING
+    assert policy.heartbeat(read=sent, position=sent, backlog=False) is Beat.DEAD
 
 
 def test_a_peer_that_stops_reading_its_backlog_is_gone() -> None:
     policy = open_policy()
-    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.PING
-    assert policy.heartbeat(read=1_000, ahead=600_000) is Beat.DEAD
+    assert policy.heartbeat(read=1_000, position=600_000, backlog=True) is Beat.PING
+    assert policy.heartbeat(read=1_000, position=600_000, backlog=True) is Beat.DEAD
 
 
 def test_a_pong_nobody_asked_for_changes_nothing() -> None:
     policy = open_policy()
     policy.pong_received()
-    assert policy.heartbeat(read=0, ahead=0) is Beat.PING
-    assert policy.heartbeat(read=0, ahead=0) is Beat.DEAD
+    assert policy.heartbeat(read=0, position=0, backlog=False) is Beat.PING
+    assert policy.heartbeat(read=0, position=0, backlog=False) is Beat.DEAD
 
 
 def test_within_the_budget_frames_fit_without_asking_the_kernel() -> None:

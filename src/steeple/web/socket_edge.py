@@ -227,19 +227,13 @@ class EdgeSocket(asyncio.Protocol):
         transport.write(wire)
 
     def ping(self) -> bool:
-        beat = self._policy.heartbeat(self._acknowledged(), self._backlog_ahead())
+        transport = self._transport
+        backlog = bool(self._pending) or bool(transport and transport.get_write_buffer_size())
+        position = self._written + sum(len(data) for data in self._pending)
+        beat = self._policy.heartbeat(self._acknowledged(), position, backlog)
         if beat is Beat.PING:
             self._queue(PING_WIRE)
         return beat is not Beat.DEAD
-
-    def _backlog_ahead(self) -> int:
-        """What a ping queued now would wait behind, when the kernel's buffer is full (frames
-        waiting here or in the transport); 0 when the kernel has taken everything (a few
-        bytes of it may wait for a delayed ACK: that is not a backlog)."""
-        transport = self._transport
-        if not self._pending and (transport is None or not transport.get_write_buffer_size()):
-            return 0
-        return self._written + sum(len(data) for data in self._pending)
 
     def _acknowledged(self) -> int:
         """Bytes written to this socket that its peer has received (a system call)."""
