@@ -36,6 +36,7 @@ from steeple.services.group_feeds import GroupFeeds
 from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
+from steeple.services.newest_pages import NewestPages
 from steeple.services.notifications import NotificationService
 from steeple.services.person_notifications import PersonNotifications
 from steeple.services.post_ledger import ledger_for
@@ -94,7 +95,9 @@ class Services:
         self.conversations = ConversationService(ctx, self.group_feeds, self.limits)
         self.views = ConversationViews(ctx, self.conversations)
         self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
-        self.messages = MessageService(ctx, self.conversations, self.signed_in_names)
+        self.messages = MessageService(
+            ctx, self.conversations, self.signed_in_names, _newest_pages(ctx)
+        )
         self.connections = ConnectionService(
             ctx, self.conversations, self.signed_in_names, self.limits
         )
@@ -426,6 +429,17 @@ class Node:
     @property
     def socket_url(self) -> str:
         return f"ws://{_connect_host(self.settings.host)}:{self.socket_port}"
+
+
+def _newest_pages(ctx: Context) -> NewestPages | None:
+    """Newest pages are kept by a node that is its database's one writer: SQLite with
+    local delivery (several nodes, or API Gateway's functions, share a database)."""
+    single_writer = ctx.settings.delivery_provider == "local"
+    if not single_writer or ctx.store.engine.dialect.name != "sqlite":
+        return None
+    pages = NewestPages()
+    ctx.store.message_writes.listeners.append(pages.changed)
+    return pages
 
 
 def _status(database: bool, delivery: bool) -> str:

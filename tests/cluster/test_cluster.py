@@ -230,3 +230,16 @@ async def test_a_node_cut_off_too_long_closes_its_sockets_when_it_returns(cluste
         await bob.next("attendance", viewers(2))
     finally:
         await relay.stop()
+
+
+async def test_a_history_page_read_on_one_node_shows_what_another_node_stored(
+    cluster: Cluster,
+) -> None:
+    """Only a database's one writer keeps newest pages: here every node writes."""
+    a, b = await cluster.start(2)
+    room = await live_room(cluster.http(a))
+    url = f"/messages/catchup/{room['churchId']}/{room['id']}"
+    await send(cluster.http(b), room, "before")
+    assert [m["content"] for m in (await cluster.http(a).get(url)).json()] == ["before"]
+    await send(cluster.http(b), room, "after")
+    assert [m["content"] for m in (await cluster.http(a).get(url)).json()] == ["before", "after"]

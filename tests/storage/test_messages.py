@@ -128,7 +128,8 @@ async def test_timestamps_and_text_round_trip_exactly(store: Store) -> None:
     sent = at(123, microseconds=456)
     row = message(room, sent, "emoji 🎉 and ünïcode ✝ " + "x" * 30_000)
     await store.messages.add([row])
-    await store.messages.edit(row["id"], "edited 🙏", "Pat Edited", at(999, microseconds=1))
+    edited = {"content": "edited 🙏", "displayName": "Pat Edited", "timeUpdated": at(999, 1)}
+    await store.messages.edit({**row, **edited})
     found = await store.messages.get(row["id"])
     assert found is not None
     assert found["timeSent"] == sent and found["timeSent"].microsecond % 1000 == 456

@@ -14,10 +14,11 @@ from typing import Any
 from steeple import access, names, validation
 from steeple.auth.principal import Principal
 from steeple.errors import BadRequest, NotFound, Unauthorized
-from steeple.protocol.frames import Action
+from steeple.protocol.frames import Action, dumps
 from steeple.protocol.outbound import Outbound
 from steeple.services.context import Context
 from steeple.services.conversations import ConversationService, parse_new_conversation
+from steeple.services.newest_pages import NewestPages
 from steeple.services.rate_limits import require_batch
 from steeple.services.signed_in_names import SignedInNames
 from steeple.storage.rows import ConversationRow, MessageRow
@@ -34,8 +35,14 @@ PostGuard = Callable[[Principal, ConversationRow, str], Awaitable[None]]
 
 class MessageService:
     def __init__(
-        self, ctx: Context, conversations: ConversationService, signed_in: SignedInNames
+        self,
+        ctx: Context,
+        conversations: ConversationService,
+        signed_in: SignedInNames,
+        newest_pages: NewestPages | None = None,
     ) -> None:
+        """``newest_pages``: where the newest page of each conversation is kept encoded
+        (only on a node that is its database's one writer)."""
         self._ctx = ctx
         self._store = ctx.store
         self._conversations = conversations
@@ -44,6 +51,7 @@ class MessageService:
         self.guards: list[PostGuard] = []
         self.edit_guards: list[PostGuard] = []
         """Called before an edit is stored, as :attr:`guards` before a post."""
+        self._newest = newest_pages
 
     async def send(self, principal: Principal, body: Any, address: str) -> list[MessageRow]:
         """``POST /messages/send``: anonymous callers welcome where the room allows them,
@@ -196,9 +204,7 @@ class MessageService:
         return self._message_frame(message)
 
     async def _apply_edit(self, message: MessageRow, frame: Outbound) -> MessageRow:
-        await self._store.messages.edit(
-            message["id"], message["content"], message["displayName"], message["timeUpdated"]
-        )
+        await self._store.messages.edit(message)
         await self._ctx.publish_frame((message["churchId"], message["conversationId"]), frame)
         # Watchers of the content see the change; an edit notifies nobody (PROTOCOL.md 4).
         conversation = await self._conversations.find(message["conversationId"])
@@ -210,31 +216,43 @@ class MessageService:
 
     async def catchup(
         self, principal: Principal, church_id: str, conversation_id: str, after: str | None
-    ) -> list[MessageRow]:
+    ) -> bytes:
+        """A page of history as its JSON answer."""
         await self._conversations.readable(principal, church_id, conversation_id)
         return await self._history_page(conversation_id, after)
 
     async def in_conversation(
         self, principal: Principal, conversation_id: str, after: str | None = None
-    ) -> list[MessageRow]:
+    ) -> bytes:
         if not principal.authenticated:
             raise Unauthorized()
         await self._conversations.readable(principal, principal.church_id, conversation_id)
         return await self._history_page(conversation_id, after)
 
-    async def _history_page(self, conversation_id: str, after: str | None) -> list[MessageRow]:
+    async def _history_page(self, conversation_id: str, after: str | None) -> bytes:
         """At most ``HISTORY_LIMIT`` messages, oldest first (PROTOCOL 5.6): the newest
         ones, or those following ``after``. An ``after`` that names no message (deleted,
         or never one) pages from the first message, as the whole history was returned
         for it before pages existed: a client whose cursor is gone misses nothing."""
         limit = self._ctx.settings.history_limit
         if not after:
-            return await self._store.messages.newest(conversation_id, limit)
+            return await self._newest_page(conversation_id, limit)
         validation.path_id(after, "after")
         cursor = await self._store.messages.get(after)
         if cursor is not None and cursor["conversationId"] != conversation_id:
             raise BadRequest("'after' names a message of another conversation")
-        return await self._store.messages.in_conversation(conversation_id, cursor, limit)
+        return dumps(await self._store.messages.in_conversation(conversation_id, cursor, limit))
+
+    async def _newest_page(self, conversation_id: str, limit: int) -> bytes:
+        pages = self._newest
+        if pages is None:
+            return dumps(await self._store.messages.newest(conversation_id, limit))
+        if (body := pages.get(conversation_id)) is not None:
+            return body
+        token = pages.token()
+        body = dumps(await self._store.messages.newest(conversation_id, limit))
+        pages.put(conversation_id, token, body)
+        return body
 
     async def get(self, principal: Principal, church_id: str, message_id: str) -> MessageRow:
         message = await self._store.messages.get(message_id, church_id)

@@ -8,14 +8,16 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from steeple.storage.message_writes import MessageWrites
 from steeple.storage.rows import ConversationRow, as_row, as_rows
 from steeple.storage.schema import conversations as t
 from steeple.storage.schema import message_reactions, messages, room_settings
 
 
 class ConversationRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writes: MessageWrites) -> None:
         self._engine = engine
+        self._writes = writes
 
     async def get(
         self, conversation_id: str, church_id: str | None = None
@@ -98,19 +100,24 @@ class ConversationRepository:
             await db.execute(update(t).where(t.c.id == row["id"]).values(**values))
 
     async def delete(self, church_id: str, conversation_id: str) -> bool:
-        async with self._engine.begin() as db:
-            found = await db.execute(
-                delete(t).where(t.c.churchId == church_id, t.c.id == conversation_id)
-            )
-            if not found.rowcount:
-                return False
-            await db.execute(delete(messages).where(messages.c.conversationId == conversation_id))
-            await db.execute(
-                delete(message_reactions).where(
-                    message_reactions.c.conversationId == conversation_id
+        try:
+            async with self._engine.begin() as db:
+                found = await db.execute(
+                    delete(t).where(t.c.churchId == church_id, t.c.id == conversation_id)
                 )
-            )
-            await db.execute(
-                delete(room_settings).where(room_settings.c.conversationId == conversation_id)
-            )
+                if not found.rowcount:
+                    return False
+                await db.execute(
+                    delete(messages).where(messages.c.conversationId == conversation_id)
+                )
+                await db.execute(
+                    delete(message_reactions).where(
+                        message_reactions.c.conversationId == conversation_id
+                    )
+                )
+                await db.execute(
+                    delete(room_settings).where(room_settings.c.conversationId == conversation_id)
+                )
+        finally:
+            self._writes.changed([conversation_id])
         return True

@@ -12,6 +12,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 
+from steeple.storage.message_writes import MessageWrites
 from steeple.storage.rows import MessageRow, as_row, as_rows
 from steeple.storage.schema import HISTORY_INDEX, conversations, message_reactions
 from steeple.storage.schema import messages as t
@@ -24,24 +25,36 @@ SUBSCRIPTION_OFF = "off"
 
 
 class MessageRepository:
-    def __init__(self, engine: AsyncEngine, transactions: Transactions) -> None:
+    def __init__(
+        self, engine: AsyncEngine, transactions: Transactions, writes: MessageWrites
+    ) -> None:
         self._engine = engine
         self._transactions = transactions
+        self._writes = writes
 
     async def add(self, rows: list[MessageRow]) -> None:
         """Store new messages and bump postCount/firstPostId/lastPostId of each conversation,
         in one transaction (one round trip to SQLite's writer thread)."""
-        await self._transactions.run(partial(_write_posts, rows))
+        try:
+            await self._transactions.run(partial(_write_posts, rows))
+        finally:
+            self._writes.changed({row["conversationId"] for row in rows})
 
-    async def edit(
-        self, message_id: str, content: str, displayName: str | None, when: object
-    ) -> None:
-        async with self._engine.begin() as db:
-            await db.execute(
-                update(t)
-                .where(t.c.id == message_id)
-                .values(content=content, displayName=displayName, timeUpdated=when)
-            )
+    async def edit(self, message: MessageRow) -> None:
+        """Store a message's new content, name and ``timeUpdated``."""
+        try:
+            async with self._engine.begin() as db:
+                await db.execute(
+                    update(t)
+                    .where(t.c.id == message["id"])
+                    .values(
+                        content=message["content"],
+                        displayName=message["displayName"],
+                        timeUpdated=message["timeUpdated"],
+                    )
+                )
+        finally:
+            self._writes.changed([message["conversationId"]])
 
     async def get(self, message_id: str, church_id: str | None = None) -> MessageRow | None:
         query = select(t).where(t.c.id == message_id)
@@ -117,21 +130,24 @@ class MessageRepository:
     async def delete(self, message: MessageRow) -> None:
         """Delete a message and keep its conversation's stats true."""
         conversation_id = message["conversationId"]
-        async with self._engine.begin() as db:
-            await db.execute(delete(t).where(t.c.id == message["id"]))
-            await db.execute(
-                delete(message_reactions).where(message_reactions.c.messageId == message["id"])
-            )
-            first = await db.scalar(_edge(conversation_id, newest=False))
-            last = await db.scalar(_edge(conversation_id, newest=True))
-            count = await db.scalar(
-                select(func.count()).select_from(t).where(t.c.conversationId == conversation_id)
-            )
-            await db.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(firstPostId=first, lastPostId=last, postCount=count)
-            )
+        try:
+            async with self._engine.begin() as db:
+                await db.execute(delete(t).where(t.c.id == message["id"]))
+                await db.execute(
+                    delete(message_reactions).where(message_reactions.c.messageId == message["id"])
+                )
+                first = await db.scalar(_edge(conversation_id, newest=False))
+                last = await db.scalar(_edge(conversation_id, newest=True))
+                count = await db.scalar(
+                    select(func.count()).select_from(t).where(t.c.conversationId == conversation_id)
+                )
+                await db.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id)
+                    .values(firstPostId=first, lastPostId=last, postCount=count)
+                )
+        finally:
+            self._writes.changed([conversation_id])
 
 
 def _history(conversation_id: str) -> Select[Any]:

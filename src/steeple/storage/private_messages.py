@@ -13,14 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from steeple.protocol.content_types import ContentType
+from steeple.storage.message_writes import MessageWrites
 from steeple.storage.rows import ConversationRow, PrivateMessageRow, as_row, plain
 from steeple.storage.schema import conversations, message_reactions, messages, notifications
 from steeple.storage.schema import private_messages as t
 
 
 class PrivateMessageRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writes: MessageWrites) -> None:
         self._engine = engine
+        self._writes = writes
 
     async def for_conversation(self, conversation_id: str) -> PrivateMessageRow | None:
         async with self._engine.connect() as db:
@@ -102,16 +104,21 @@ class PrivateMessageRepository:
     async def delete_thread(self, thread: PrivateMessageRow) -> None:
         """Delete a thread with its conversation, messages, reactions and shadow rows."""
         conversation_id = thread["conversationId"]
-        async with self._engine.begin() as db:
-            await db.execute(delete(t).where(t.c.id == thread["id"]))
-            await db.execute(delete(notifications).where(_shadow(thread)))
-            await db.execute(
-                delete(message_reactions).where(
-                    message_reactions.c.conversationId == conversation_id
+        try:
+            async with self._engine.begin() as db:
+                await db.execute(delete(t).where(t.c.id == thread["id"]))
+                await db.execute(delete(notifications).where(_shadow(thread)))
+                await db.execute(
+                    delete(message_reactions).where(
+                        message_reactions.c.conversationId == conversation_id
+                    )
                 )
-            )
-            await db.execute(delete(messages).where(messages.c.conversationId == conversation_id))
-            await db.execute(delete(conversations).where(conversations.c.id == conversation_id))
+                await db.execute(
+                    delete(messages).where(messages.c.conversationId == conversation_id)
+                )
+                await db.execute(delete(conversations).where(conversations.c.id == conversation_id))
+        finally:
+            self._writes.changed([conversation_id])
 
 
 def _involves(person_id: str) -> ColumnElement[bool]:

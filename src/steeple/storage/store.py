@@ -13,6 +13,7 @@ from steeple.storage.devices import DeviceRepository
 from steeple.storage.engine import create_engine, migrate
 from steeple.storage.group_commit import GroupCommit
 from steeple.storage.held_pushes import HeldPushRepository
+from steeple.storage.message_writes import MessageWrites
 from steeple.storage.messages import MessageRepository
 from steeple.storage.notifications import NotificationRepository
 from steeple.storage.outage import DatabaseOutage
@@ -32,11 +33,13 @@ class Store:
         self.transactions = Transactions(engine, self.checkpoints.committed)
         self.connections = ConnectionRepository(engine, self.transactions)
         self.new_connections = GroupCommit(self.connections.replace)
-        self.conversations = ConversationRepository(engine)
-        self.messages = MessageRepository(engine, self.transactions)
+        self.message_writes = MessageWrites()
+        """Told after every write to messages; what keeps copies of them listens."""
+        self.conversations = ConversationRepository(engine, self.message_writes)
+        self.messages = MessageRepository(engine, self.transactions, self.message_writes)
         self.new_messages = GroupCommit(self.messages.add)
         self.blocked_ips = BlockedIpRepository(engine)
-        self.private_messages = PrivateMessageRepository(engine)
+        self.private_messages = PrivateMessageRepository(engine, self.message_writes)
         self.reactions = ReactionRepository(engine)
         self.notifications = NotificationRepository(engine)
         self.room_settings = RoomSettingsRepository(engine)

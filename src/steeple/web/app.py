@@ -47,8 +47,11 @@ class Raw:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+JSON = "application/json"
+
+
 def json_response(value: Any, status: int = 200) -> Response:
-    return Response(dumps(value), status_code=status, media_type="application/json")
+    return Response(dumps(value), status_code=status, media_type=JSON)
 
 
 OutageCheck = Callable[[BaseException], bool]
@@ -163,4 +166,4 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-__all__ = ["PayloadTooLarge", "Raw", "WebApp", "json_response"]
+__all__ = ["JSON", "PayloadTooLarge", "Raw", "WebApp", "json_response"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steeple.services.messages import MessageService
+from steeple.web.app import JSON, Raw
 from steeple.web.call import Call
 from steeple.web.router import Router
 
@@ -20,17 +21,19 @@ def register(router: Router, messages: MessageService) -> None:
 
     @router.route("GET", "/messaging/messages/catchup/:churchId/:conversationId", returns_list=True)
     async def catchup(call: Call) -> Any:
-        return await messages.catchup(
+        page = await messages.catchup(
             call.principal,
             call.path_id("churchId"),
             call.path_id("conversationId"),
             call.query("after"),
         )
+        return Raw(page, JSON)
 
     @router.route("GET", "/messaging/messages/conversation/:conversationId", returns_list=True)
     async def in_conversation(call: Call) -> Any:
         conversation_id = call.path_id("conversationId")
-        return await messages.in_conversation(call.principal, conversation_id, call.query("after"))
+        page = await messages.in_conversation(call.principal, conversation_id, call.query("after"))
+        return Raw(page, JSON)
 
     @router.route("GET", "/messaging/messages/:churchId/:id")
     async def one(call: Call) -> Any:
