@@ -32,3 +32,18 @@ def test_the_least_recently_asked_page_goes_first() -> None:
     assert pages.get("a") == b"a"  # "b" is now the least recently asked
     pages.put("c", pages.token(), b"c")
     assert (pages.get("a"), pages.get("b"), pages.get("c")) == (b"a", None, b"c")
+
+
+def test_the_pages_kept_hold_at_most_the_budget() -> None:
+    pages = NewestPages(budget=1_000)
+    pages.put("big", pages.token(), b"x" * 251)  # more than a quarter: never kept
+    assert pages.get("big") is None
+    for room in "abcd":
+        pages.put(room, pages.token(), room.encode() * 250)
+    assert pages.held == 1_000
+    pages.put("e", pages.token(), b"e" * 10)  # the oldest goes to make room
+    assert pages.get("a") is None and pages.get("e") == b"e" * 10
+    assert pages.held == 760
+    pages.put("b", pages.token(), b"b")  # kept again: counted once
+    pages.changed("c")
+    assert pages.held == 261  # d, e and the new b

@@ -17,12 +17,17 @@ from collections import OrderedDict
 
 PAGES = 256
 """Conversations whose newest page is kept at once; the least recently asked go first."""
+BYTES = 16 * 1024 * 1024
+"""The most all kept pages may hold together (a typical 200-message page is 50-100 KB;
+one of 200 messages of 32 KiB each can be several MB)."""
 
 
 class NewestPages:
-    def __init__(self, capacity: int = PAGES) -> None:
+    def __init__(self, capacity: int = PAGES, budget: int = BYTES) -> None:
         self._capacity = capacity
+        self._budget = budget
         self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._held = 0
         self._writes = 0
 
     def get(self, conversation_id: str) -> bytes | None:
@@ -37,16 +42,29 @@ class NewestPages:
         return self._writes
 
     def put(self, conversation_id: str, token: int, body: bytes) -> None:
-        if token != self._writes:
+        """Keep ``body`` unless a message was written since ``token``, or it would take
+        more than a quarter of the budget."""
+        if token != self._writes or len(body) > self._budget // 4:
             return
+        self._drop(conversation_id)
         self._pages[conversation_id] = body
-        self._pages.move_to_end(conversation_id)
-        while len(self._pages) > self._capacity:
-            self._pages.popitem(last=False)
+        self._held += len(body)
+        while len(self._pages) > self._capacity or self._held > self._budget:
+            self._held -= len(self._pages.popitem(last=False)[1])
 
     def changed(self, conversation_id: str) -> None:
         self._writes += 1
-        self._pages.pop(conversation_id, None)
+        self._drop(conversation_id)
+
+    @property
+    def held(self) -> int:
+        """Bytes of all kept pages."""
+        return self._held
+
+    def _drop(self, conversation_id: str) -> None:
+        body = self._pages.pop(conversation_id, None)
+        if body is not None:
+            self._held -= len(body)
 
 
 __all__ = ["NewestPages"]
