@@ -437,8 +437,8 @@ def _newest_pages(ctx: Context) -> NewestPages | None:
     single_writer = ctx.settings.delivery_provider == "local"
     if not single_writer or ctx.store.engine.dialect.name != "sqlite":
         return None
-    pages = NewestPages()
-    ctx.store.message_writes.listeners.append(pages.changed)
+    pages = NewestPages(ctx.settings.history_limit)
+    ctx.store.message_writes.watchers.append(pages)
     return pages
 
 

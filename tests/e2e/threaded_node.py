@@ -40,12 +40,13 @@ class ThreadedNode:
 
 
 @contextlib.contextmanager
-def threaded_node(database: Path) -> Iterator[ThreadedNode]:
+def threaded_node(database: Path, **overrides: Any) -> Iterator[ThreadedNode]:
     loop = uvloop.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="steeple-node", daemon=True)
     thread.start()
     # Hypothesis invents a church per example, all from one address.
-    node = Node(node_settings(f"sqlite+aiosqlite:///{database}", **NO_RATE_LIMITS))
+    settings = {**NO_RATE_LIMITS, **overrides}
+    node = Node(node_settings(f"sqlite+aiosqlite:///{database}", **settings))
     running = ThreadedNode(node, loop)
     try:
         running.run(node.start())

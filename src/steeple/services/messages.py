@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from steeple import access, names, validation
@@ -244,15 +245,10 @@ class MessageService:
         return dumps(await self._store.messages.in_conversation(conversation_id, cursor, limit))
 
     async def _newest_page(self, conversation_id: str, limit: int) -> bytes:
-        pages = self._newest
-        if pages is None:
-            return dumps(await self._store.messages.newest(conversation_id, limit))
-        if (body := pages.get(conversation_id)) is not None:
-            return body
-        token = pages.token()
-        body = dumps(await self._store.messages.newest(conversation_id, limit))
-        pages.put(conversation_id, token, body)
-        return body
+        read = partial(self._store.messages.newest, conversation_id, limit)
+        if self._newest is None:
+            return dumps(await read())
+        return await self._newest.page(conversation_id, read)
 
     async def get(self, principal: Principal, church_id: str, message_id: str) -> MessageRow:
         message = await self._store.messages.get(message_id, church_id)

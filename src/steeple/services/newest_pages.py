@@ -2,18 +2,27 @@
 
 In a spike every arriving viewer asks for the same page (``catchup`` without a cursor):
 200 rows read, converted and encoded for each of thousands of joiners, while the room
-changes a few times a second. A page is kept as the JSON bytes of its answer until a
-message of its conversation is stored, edited or deleted (:class:`MessageWrites`).
+gets a few messages a second. A page is kept with each of its rows encoded; a new
+message of its conversation joins it in place (encoded alone, the oldest row leaving
+a full page), so a chat does not send the next joiner back to the database. An edit or
+a deletion drops the page (:class:`~steeple.storage.message_writes.MessageWrites`
+tells of each write once its transaction has ended).
 
-A page read while any message was written is not kept (the write may have committed
-after the read began, and the read may not show it); one read after the write is.
-Only a node that is the database's one writer may keep pages (SQLite, local delivery):
-another node's writes would not reach it.
+A page read while any message was written is not kept: the write may have committed
+after the read began, and the read may not show it. Only a node that is the
+database's one writer may keep pages (SQLite, local delivery): another node's writes
+would not reach it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from steeple.protocol.frames import dumps
+from steeple.storage.rows import MessageRow
 
 PAGES = 256
 """Conversations whose newest page is kept at once; the least recently asked go first."""
@@ -21,50 +30,91 @@ BYTES = 16 * 1024 * 1024
 """The most all kept pages may hold together (a typical 200-message page is 50-100 KB;
 one of 200 messages of 32 KiB each can be several MB)."""
 
+Order = tuple[datetime, str]
+"""Where a message stands in its conversation's history: (timeSent, id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    rows: list[tuple[Order, bytes]]
+    """Oldest first, each row's JSON."""
+    body: bytes
+    """The JSON array of them: the answer."""
+
+    @classmethod
+    def of(cls, rows: list[tuple[Order, bytes]]) -> _Page:
+        return cls(rows, b"[" + b",".join(encoded for _, encoded in rows) + b"]")
+
+    @property
+    def size(self) -> int:
+        return 2 * len(self.body)
+
+
+def _entry(row: MessageRow) -> tuple[Order, bytes]:
+    return (row["timeSent"], row["id"]), dumps(row)
+
 
 class NewestPages:
-    def __init__(self, capacity: int = PAGES, budget: int = BYTES) -> None:
+    def __init__(self, limit: int, capacity: int = PAGES, budget: int = BYTES) -> None:
+        """``limit``: the messages of a page (``HISTORY_LIMIT``)."""
+        self._limit = limit
         self._capacity = capacity
         self._budget = budget
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._pages: OrderedDict[str, _Page] = OrderedDict()
         self._held = 0
         self._writes = 0
 
-    def get(self, conversation_id: str) -> bytes | None:
-        body = self._pages.get(conversation_id)
-        if body is not None:
+    async def page(
+        self, conversation_id: str, read: Callable[[], Awaitable[list[MessageRow]]]
+    ) -> bytes:
+        """The newest page's JSON: the kept one, or ``read()`` encoded (and kept)."""
+        kept = self._pages.get(conversation_id)
+        if kept is not None:
             self._pages.move_to_end(conversation_id)
-        return body
+            return kept.body
+        token = self._writes
+        page = _Page.of([_entry(row) for row in await read()])
+        if token == self._writes:
+            self._keep(conversation_id, page)
+        return page.body
 
-    def token(self) -> int:
-        """Taken before a page is read; :meth:`put` keeps the page only if no message
-        was written since."""
-        return self._writes
-
-    def put(self, conversation_id: str, token: int, body: bytes) -> None:
-        """Keep ``body`` unless a message was written since ``token``, or it would take
-        more than a quarter of the budget."""
-        if token != self._writes or len(body) > self._budget // 4:
-            return
-        self._drop(conversation_id)
-        self._pages[conversation_id] = body
-        self._held += len(body)
-        while len(self._pages) > self._capacity or self._held > self._budget:
-            self._held -= len(self._pages.popitem(last=False)[1])
+    def added(self, rows: list[MessageRow]) -> None:
+        """New messages were stored: each joins its conversation's kept page."""
+        self._writes += 1
+        for conversation_id in {row["conversationId"] for row in rows}:
+            kept = self._pages.get(conversation_id)
+            if kept is None:
+                continue
+            present = {order[1] for order, _ in kept.rows}
+            new = [_entry(r) for r in rows if r["conversationId"] == conversation_id]
+            merged = kept.rows + [entry for entry in new if entry[0][1] not in present]
+            merged.sort(key=lambda entry: entry[0])  # a late commit may be older
+            self._keep(conversation_id, _Page.of(merged[-self._limit :]))
 
     def changed(self, conversation_id: str) -> None:
+        """A message of the conversation was edited or deleted, or the conversation was."""
         self._writes += 1
         self._drop(conversation_id)
 
     @property
     def held(self) -> int:
-        """Bytes of all kept pages."""
+        """Bytes the kept pages hold (each row twice: on its own, and in the answer)."""
         return self._held
 
+    def _keep(self, conversation_id: str, page: _Page) -> None:
+        """Keep ``page`` unless it would take more than a quarter of the budget."""
+        self._drop(conversation_id)
+        if page.size > self._budget // 4:
+            return
+        self._pages[conversation_id] = page
+        self._held += page.size
+        while len(self._pages) > self._capacity or self._held > self._budget:
+            self._held -= self._pages.popitem(last=False)[1].size
+
     def _drop(self, conversation_id: str) -> None:
-        body = self._pages.pop(conversation_id, None)
-        if body is not None:
-            self._held -= len(body)
+        page = self._pages.pop(conversation_id, None)
+        if page is not None:
+            self._held -= page.size
 
 
 __all__ = ["NewestPages"]

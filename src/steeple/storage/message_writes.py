@@ -1,23 +1,38 @@
-"""Who is told that a conversation's messages changed.
+"""Who is told that messages were written.
 
-Every repository that inserts, edits or deletes messages calls :meth:`MessageWrites.changed`
-once its transaction has ended, whether it committed or raised (a write that raised
-may still have committed). What listens keeps copies of what it read, and drops them.
+Every repository that inserts, edits or deletes messages tells :class:`MessageWrites`
+once its transaction has ended: :meth:`~MessageWatcher.added` with the rows it stored,
+:meth:`~MessageWatcher.changed` for each conversation otherwise, and also after a write
+that raised (it may still have committed). What watches keeps copies of what it read,
+and brings them up to date or drops them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Protocol
+
+from steeple.storage.rows import MessageRow
+
+
+class MessageWatcher(Protocol):
+    def added(self, rows: list[MessageRow]) -> None: ...
+
+    def changed(self, conversation_id: str) -> None: ...
 
 
 class MessageWrites:
     def __init__(self) -> None:
-        self.listeners: list[Callable[[str], None]] = []
+        self.watchers: list[MessageWatcher] = []
+
+    def added(self, rows: list[MessageRow]) -> None:
+        for watcher in self.watchers:
+            watcher.added(rows)
 
     def changed(self, conversation_ids: Iterable[str]) -> None:
         for conversation_id in conversation_ids:
-            for listener in self.listeners:
-                listener(conversation_id)
+            for watcher in self.watchers:
+                watcher.changed(conversation_id)
 
 
-__all__ = ["MessageWrites"]
+__all__ = ["MessageWatcher", "MessageWrites"]

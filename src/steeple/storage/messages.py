@@ -37,8 +37,10 @@ class MessageRepository:
         in one transaction (one round trip to SQLite's writer thread)."""
         try:
             await self._transactions.run(partial(_write_posts, rows))
-        finally:
+        except BaseException:
             self._writes.changed({row["conversationId"] for row in rows})
+            raise
+        self._writes.added(rows)
 
     async def edit(self, message: MessageRow) -> None:
         """Store a message's new content, name and ``timeUpdated``."""
