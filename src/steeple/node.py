@@ -36,7 +36,7 @@ from steeple.services.group_feeds import GroupFeeds
 from steeple.services.host_chat import HostChatService
 from steeple.services.messages import MessageService
 from steeple.services.moderation import ModerationService
-from steeple.services.newest_pages import NewestPages
+from steeple.services.newest_pages import NewestPages, NewestPagesCollector
 from steeple.services.notifications import NotificationService
 from steeple.services.person_notifications import PersonNotifications
 from steeple.services.post_ledger import ledger_for
@@ -95,8 +95,9 @@ class Services:
         self.conversations = ConversationService(ctx, self.group_feeds, self.limits)
         self.views = ConversationViews(ctx, self.conversations)
         self.signed_in_names = SignedInNames(ctx.store.connections.signed_in_names)
+        self.newest_pages = _newest_pages(ctx)
         self.messages = MessageService(
-            ctx, self.conversations, self.signed_in_names, _newest_pages(ctx)
+            ctx, self.conversations, self.signed_in_names, self.newest_pages
         )
         self.connections = ConnectionService(
             ctx, self.conversations, self.signed_in_names, self.limits
@@ -271,6 +272,8 @@ class Node:
             Gauge(
                 "steeple_push_queued", "Pushes waiting for a worker", registry=self.registry
             ).set_function(lambda: push.queued)
+        if self.services.newest_pages is not None:
+            self.registry.register(NewestPagesCollector(self.services.newest_pages))
         self.delivery.register_metrics(self.registry)
 
     def _single_port_sockets(self) -> AsgiSocketServer:

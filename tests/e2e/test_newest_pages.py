@@ -83,3 +83,29 @@ async def test_a_kept_page_is_still_refused_to_whoever_may_not_read_it(
         refused = await http.get(f"/messages/catchup/CH1/{room['id']}", headers=headers)
         assert refused.status_code in (401, 403, 404), refused.text
         assert "members only" not in refused.text
+
+
+async def metrics(node: Node) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=node.http_url) as client:
+        text = (await client.get("/metrics")).text
+    return {
+        name: float(value)
+        for name, _, value in (line.partition(" ") for line in text.splitlines())
+        if name.startswith("steeple_newest_page")
+    }
+
+
+async def test_metrics_show_the_pages_kept_and_the_reads_they_saved(
+    node: Node, http: httpx.AsyncClient
+) -> None:
+    room = await group_room(http)
+    await post(http, room, "one", LEADER)
+    for _ in range(3):
+        await newest(http, room, headers=MEMBER)
+    await post(http, room, "two", LEADER)  # joins the kept page: no read
+    assert await newest(http, room, headers=MEMBER) == ["one", "two"]
+    seen = await metrics(node)
+    assert seen["steeple_newest_page_answers_total"] == 4
+    assert seen["steeple_newest_page_reads_total"] == 1
+    assert seen["steeple_newest_pages"] == 1
+    assert seen["steeple_newest_pages_bytes"] > 0

@@ -17,9 +17,12 @@ would not reach it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from steeple.protocol.frames import dumps
 from steeple.storage.rows import MessageRow
@@ -63,15 +66,24 @@ class NewestPages:
         self._pages: OrderedDict[str, _Page] = OrderedDict()
         self._held = 0
         self._writes = 0
+        self.answered = 0
+        """Newest pages handed out since start."""
+        self.read = 0
+        """Of them, pages read from the database (the others were kept)."""
+
+    def __len__(self) -> int:
+        return len(self._pages)
 
     async def page(
         self, conversation_id: str, read: Callable[[], Awaitable[list[MessageRow]]]
     ) -> bytes:
         """The newest page's JSON: the kept one, or ``read()`` encoded (and kept)."""
+        self.answered += 1
         kept = self._pages.get(conversation_id)
         if kept is not None:
             self._pages.move_to_end(conversation_id)
             return kept.body
+        self.read += 1
         token = self._writes
         page = _Page.of([_entry(row) for row in await read()])
         if token == self._writes:
@@ -117,4 +129,29 @@ class NewestPages:
             self._held -= page.size
 
 
-__all__ = ["NewestPages"]
+class NewestPagesCollector(Collector):
+    """The kept pages in ``/metrics``: how many and their bytes, the pages answered and
+    the ones read from the database for it."""
+
+    def __init__(self, pages: NewestPages) -> None:
+        self._pages = pages
+
+    def collect(self) -> Iterator[Metric]:
+        pages = self._pages
+        yield GaugeMetricFamily(
+            "steeple_newest_pages", "Conversations whose newest history page is kept", len(pages)
+        )
+        yield GaugeMetricFamily(
+            "steeple_newest_pages_bytes", "Bytes the kept newest pages hold", pages.held
+        )
+        yield CounterMetricFamily(
+            "steeple_newest_page_answers", "Newest history pages answered", pages.answered
+        )
+        yield CounterMetricFamily(
+            "steeple_newest_page_reads",
+            "Newest history pages read from the database (the other answers were kept)",
+            pages.read,
+        )
+
+
+__all__ = ["NewestPages", "NewestPagesCollector"]
