@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from steeple.node import Node
+from tests.support.alert_steps import open_thread
 from tests.support.nodes import auth
 from tests.support.steps import group_room, post
 
@@ -109,3 +110,48 @@ async def test_metrics_show_the_pages_kept_and_the_reads_they_saved(
     assert seen["steeple_newest_page_reads_total"] == 1
     assert seen["steeple_newest_pages"] == 1
     assert seen["steeple_newest_pages_bytes"] > 0
+
+
+ROUTES = ("/messages/catchup/CH1/{room}", "/messages/conversation/{room}")
+OUTSIDERS = {
+    "anonymous": {},
+    "a member of another group": auth("CH1", "P7", group_ids=["G2"]),
+    "a third person of the church": auth("CH1", "P3"),
+    "the same person id in another church": auth("CH2", "P1", group_ids=["G1"]),
+}
+
+
+async def kept_private_thread(http: httpx.AsyncClient) -> str:
+    thread = await open_thread(http, "P1", "P2")
+    room = {"id": thread["conversationId"]}
+    await post(http, room, "between the two of us", auth("CH1", "P1"))
+    return str(room["id"])
+
+
+async def kept_group_room(http: httpx.AsyncClient) -> str:
+    room = await group_room(http)
+    await post(http, room, "between the two of us", LEADER)
+    return str(room["id"])
+
+
+@pytest.mark.parametrize("kept", [kept_group_room, kept_private_thread], ids=["group", "private"])
+async def test_a_page_its_readers_had_kept_is_refused_to_every_outsider_on_both_routes(
+    http: httpx.AsyncClient, kept: Any
+) -> None:
+    """Alone and after the readers' calls: the readers fill the kept page first, through
+    both routes; every outsider then asks through both."""
+    room = await kept(http)
+    readers = (
+        auth("CH1", "P1", group_ids=["G1"], leader_group_ids=["G1"]),
+        auth("CH1", "P2", group_ids=["G1"]),
+    )
+    for route in ROUTES:
+        for reader in readers:
+            shown = await http.get(route.format(room=room), headers=reader)
+            assert shown.status_code == 200, shown.text
+            assert "between the two of us" in shown.text
+    for who, headers in OUTSIDERS.items():
+        for route in ROUTES:
+            refused = await http.get(route.format(room=room), headers=headers)
+            assert refused.status_code in (401, 403, 404), (who, route, refused.text)
+            assert "between the two of us" not in refused.text, (who, route)
