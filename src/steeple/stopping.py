@@ -29,9 +29,10 @@ Step = tuple[str, Callable[[], Awaitable[Any]]]
 async def cancel_and_wait(task: asyncio.Task[Any], name: str, limit: float = STEP_LIMIT) -> bool:
     """Cancel ``task`` until it ends; False (logged) if it is still running after ``limit``
     seconds. Whatever it raised on its way out is not this caller's concern."""
-    deadline = asyncio.get_running_loop().time() + limit
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
     while not task.done():
-        remaining = deadline - asyncio.get_running_loop().time()
+        remaining = deadline - loop.time()
         if remaining <= 0:
             log.error("stopping: %s did not end within %.1f s of being cancelled", name, limit)
             return False

@@ -100,7 +100,7 @@ class ConversationRepository:
             await db.execute(update(t).where(t.c.id == row["id"]).values(**values))
 
     async def delete(self, church_id: str, conversation_id: str) -> bool:
-        try:
+        with self._writes.changing([conversation_id]):
             async with self._engine.begin() as db:
                 found = await db.execute(
                     delete(t).where(t.c.churchId == church_id, t.c.id == conversation_id)
@@ -118,6 +118,4 @@ class ConversationRepository:
                 await db.execute(
                     delete(room_settings).where(room_settings.c.conversationId == conversation_id)
                 )
-        finally:
-            self._writes.changed([conversation_id])
         return True

@@ -9,7 +9,8 @@ and brings them up to date or drops them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from steeple.storage.rows import MessageRow
@@ -28,6 +29,15 @@ class MessageWrites:
     def added(self, rows: list[MessageRow]) -> None:
         for watcher in self.watchers:
             watcher.added(rows)
+
+    @contextlib.contextmanager
+    def changing(self, conversation_ids: Iterable[str]) -> Iterator[None]:
+        """Around a write that edits or deletes: :meth:`changed` once it has ended,
+        committed or raised."""
+        try:
+            yield
+        finally:
+            self.changed(conversation_ids)
 
     def changed(self, conversation_ids: Iterable[str]) -> None:
         for conversation_id in conversation_ids:

@@ -44,7 +44,7 @@ class MessageRepository:
 
     async def edit(self, message: MessageRow) -> None:
         """Store a message's new content, name and ``timeUpdated``."""
-        try:
+        with self._writes.changing([message["conversationId"]]):
             async with self._engine.begin() as db:
                 await db.execute(
                     update(t)
@@ -55,8 +55,6 @@ class MessageRepository:
                         timeUpdated=message["timeUpdated"],
                     )
                 )
-        finally:
-            self._writes.changed([message["conversationId"]])
 
     async def get(self, message_id: str, church_id: str | None = None) -> MessageRow | None:
         query = select(t).where(t.c.id == message_id)
@@ -132,7 +130,7 @@ class MessageRepository:
     async def delete(self, message: MessageRow) -> None:
         """Delete a message and keep its conversation's stats true."""
         conversation_id = message["conversationId"]
-        try:
+        with self._writes.changing([conversation_id]):
             async with self._engine.begin() as db:
                 await db.execute(delete(t).where(t.c.id == message["id"]))
                 await db.execute(
@@ -148,8 +146,6 @@ class MessageRepository:
                     .where(conversations.c.id == conversation_id)
                     .values(firstPostId=first, lastPostId=last, postCount=count)
                 )
-        finally:
-            self._writes.changed([conversation_id])
 
 
 def _history(conversation_id: str) -> Select[Any]:

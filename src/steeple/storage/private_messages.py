@@ -104,7 +104,7 @@ class PrivateMessageRepository:
     async def delete_thread(self, thread: PrivateMessageRow) -> None:
         """Delete a thread with its conversation, messages, reactions and shadow rows."""
         conversation_id = thread["conversationId"]
-        try:
+        with self._writes.changing([conversation_id]):
             async with self._engine.begin() as db:
                 await db.execute(delete(t).where(t.c.id == thread["id"]))
                 await db.execute(delete(notifications).where(_shadow(thread)))
@@ -117,8 +117,6 @@ class PrivateMessageRepository:
                     delete(messages).where(messages.c.conversationId == conversation_id)
                 )
                 await db.execute(delete(conversations).where(conversations.c.id == conversation_id))
-        finally:
-            self._writes.changed([conversation_id])
 
 
 def _involves(person_id: str) -> ColumnElement[bool]:
