@@ -24,7 +24,6 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ import probe_summary
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from ports import free_port
 from proc_cpu import CpuSnapshot, CpuUse, tree_cpu_s
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -257,13 +257,6 @@ class Server:
     def log_tail(self, lines: int = 15) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_command(

@@ -31,7 +31,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import orjson
 import uvloop
 import websockets
 from fanout import limit_env
+from ports import free_port
 from redis.asyncio import Redis
 
 from steeple.services.rate_buckets import Charge, LocalBuckets, RedisBuckets
@@ -58,13 +58,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- a server subprocess
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:

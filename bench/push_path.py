@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.ports import free_port  # noqa: E402
 from tests.push.browser import BrowserKeys  # noqa: E402
 from tests.push.expo_ca import make_certificates  # noqa: E402
 
@@ -46,14 +47,6 @@ from steeple.push.vapid import VapidKeys  # noqa: E402
 RESULTS_DIR = ROOT / "bench" / "results"
 SECRET = "bench-secret-0123456789abcdef0123456789"
 CHURCH = "CH1"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def black_hole(cert: Path, key: Path) -> asyncio.Server:
