@@ -70,6 +70,8 @@ CONTENT_TAG = b'"content":"'
 CURRENT = f"/messaging/conversations/current/{CHURCH_ID}/streamingLive/{SERVICE_ID}"
 PADDING = "x" * (CONTENT_SIZE - STAMP_DIGITS - 1)
 LATENCY_SAMPLE = 10  # every 10th viewer records message latency
+WINDOW_S = 10  # join and chat p99 are also reported per window of this many seconds
+WINDOW_NS = WINDOW_S * 1_000_000_000
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Tally:
     """What every viewer saw, in one place (one event loop: no locks)."""
 
     spike_on: bool = True
+    started_ns: int = 0
     joins: int = 0
     reconnects: int = 0
     attendance_frames: int = 0
@@ -85,7 +88,10 @@ class Tally:
     failures: dict[str, int] = field(default_factory=dict)
     join_ns: list[int] = field(default_factory=list)  # socket open -> first attendance
     join_http_ns: list[int] = field(default_factory=list)  # socket open -> join answered
+    welcome_ns: list[int] = field(default_factory=list)  # join answered -> first attendance
     message_ns: list[int] = field(default_factory=list)
+    message_at_ns: list[int] = field(default_factory=list)  # when each of message_ns arrived
+    join_at_ns: list[int] = field(default_factory=list)  # when each of join_ns arrived
     lost_sockets: int = 0
 
     def fail(self, kind: str) -> None:
@@ -97,6 +103,7 @@ class ViewerSocket(WSListener):
         self.tally, self.opened_ns, self.sampled = tally, opened_ns, sampled
         self.socket_id: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.attended = False
+        self.answered_ns = 0  # when its join was answered
         self.leaving = False
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -110,11 +117,15 @@ class ViewerSocket(WSListener):
             if self.sampled and self.tally.spike_on:
                 start = payload.find(CONTENT_TAG) + len(CONTENT_TAG)
                 self.tally.message_ns.append(now - int(payload[start : start + STAMP_DIGITS]))
+                self.tally.message_at_ns.append(now)
         elif ATTENDANCE_TAG in payload:
             self.tally.attendance_frames += 1
             if not self.attended:
                 self.attended = True
                 self.tally.join_ns.append(now - self.opened_ns)
+                self.tally.join_at_ns.append(now)
+                if self.answered_ns:
+                    self.tally.welcome_ns.append(now - self.answered_ns)
         elif not self.socket_id.done() and SOCKET_ID_TAG in payload:
             self.socket_id.set_result(orjson.loads(payload)["data"])
 
@@ -172,7 +183,10 @@ async def arrive(
         body = [{"churchId": CHURCH_ID, "conversationId": room, "socketId": socket_id,
                  "displayName": "Anonymous "}]  # fmt: skip
         await http.post("/messaging/connections", body)
-        tally.join_http_ns.append(time.perf_counter_ns() - opened)
+        listener.answered_ns = time.perf_counter_ns()
+        tally.join_http_ns.append(listener.answered_ns - opened)
+        if listener.attended:  # its attendance came ahead of the answer
+            tally.welcome_ns.append(0)
         tally.joins += 1
     except (HttpError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
         tally.fail(failure("join", exc))
@@ -269,6 +283,8 @@ class SpikeResult:
     join_p99_ms: float = 0.0
     join_http_p50_ms: float = 0.0
     join_http_p99_ms: float = 0.0
+    welcome_p50_ms: float = 0.0
+    welcome_p99_ms: float = 0.0
     message_p50_ms: float = 0.0
     message_p99_ms: float = 0.0
     message_samples: int = 0
@@ -284,10 +300,11 @@ class SpikeResult:
     failures: dict[str, int] = field(default_factory=dict)
     lost_sockets: int = 0
     wall_s: float = 0.0
+    windows: list[dict[str, float]] = field(default_factory=list)
 
 
 async def spike(plan: Plan, server: Server, result: SpikeResult) -> None:
-    tally = Tally()
+    tally = Tally(started_ns=time.perf_counter_ns())
     probe = HttpClient("127.0.0.1", plan.port)
     await wait_healthy(server, probe, 30)
     room = (await probe.get(CURRENT))["id"]
@@ -317,12 +334,14 @@ async def spike(plan: Plan, server: Server, result: SpikeResult) -> None:
 
 
 def fill(result: SpikeResult, tally: Tally, use: CpuUse) -> None:
-    join, join_http, message = (sorted(v) for v in
-                                (tally.join_ns, tally.join_http_ns, tally.message_ns))  # fmt: skip
+    lists = (tally.join_ns, tally.join_http_ns, tally.welcome_ns, tally.message_ns)
+    join, join_http, welcome, message = (sorted(v) for v in lists)
     result.joins, result.reconnects = tally.joins, tally.reconnects
     result.join_p50_ms, result.join_p99_ms = percentile(join, 0.5), percentile(join, 0.99)
     result.join_http_p50_ms = percentile(join_http, 0.5)
     result.join_http_p99_ms = percentile(join_http, 0.99)
+    result.welcome_p50_ms = percentile(welcome, 0.5)
+    result.welcome_p99_ms = percentile(welcome, 0.99)
     result.message_p50_ms, result.message_p99_ms = (
         percentile(message, 0.5), percentile(message, 0.99))  # fmt: skip
     result.message_samples = len(message)
@@ -336,6 +355,28 @@ def fill(result: SpikeResult, tally: Tally, use: CpuUse) -> None:
     result.refused_429 = sum(v for k, v in {**tally.failures, **tally.socket_refusals}.items()
                              if "429" in k)  # fmt: skip
     result.lost_sockets = tally.lost_sockets
+    result.windows = by_window(tally)
+
+
+def by_window(tally: Tally) -> list[dict[str, float]]:
+    """Join and chat p99 in each :data:`WINDOW_S` of the spike: how they grow with the room."""
+
+    def split(at: list[int], values: list[int]) -> dict[int, list[int]]:
+        windows: dict[int, list[int]] = {}
+        for when, value in zip(at, values, strict=True):
+            windows.setdefault((when - tally.started_ns) // WINDOW_NS, []).append(value)
+        return windows
+
+    joins = split(tally.join_at_ns, tally.join_ns)
+    messages = split(tally.message_at_ns, tally.message_ns)
+    return [window(index, joins.get(index, []), messages.get(index, []))
+            for index in sorted(joins.keys() | messages.keys())]  # fmt: skip
+
+
+def window(index: int, joins: list[int], messages: list[int]) -> dict[str, float]:
+    return {"from_s": index * WINDOW_S, "joins": len(joins),
+            "join_p99_ms": percentile(sorted(joins), 0.99),
+            "message_p99_ms": percentile(sorted(messages), 0.99)}  # fmt: skip
 
 
 def report(r: SpikeResult) -> str:
@@ -348,6 +389,8 @@ def report(r: SpikeResult) -> str:
         f"  p99 {r.join_p99_ms:.0f} ms",
         f"  join answered (socket open -> POST /connections 200) p50 {r.join_http_p50_ms:.0f} ms"
         f"  p99 {r.join_http_p99_ms:.0f} ms",
+        f"  answered -> first attendance p50 {r.welcome_p50_ms:.0f} ms"
+        f"  p99 {r.welcome_p99_ms:.0f} ms",
         f"  chat message latency p50 {r.message_p50_ms:.1f} ms  p99 {r.message_p99_ms:.1f} ms"
         f"  ({r.message_samples:,} samples){sat}",
         f"  attendance frames per join {r.attendance_per_join:.1f} ({r.attendance_frames:,})",
@@ -355,6 +398,11 @@ def report(r: SpikeResult) -> str:
         f"generator {r.generator_cpu_pct:.0f}%{sat}; others' CPU {r.background_cpu_pct:.0f}%",
         f"  429 answers: {r.refused_429}; socket refusals {r.socket_refusals or 0}; "
         f"failed requests {r.failures or 0}; sockets lost {r.lost_sockets}",
+    ]
+    lines += [
+        f"  {w['from_s']:>3.0f}-{w['from_s'] + WINDOW_S:.0f} s: {w['joins']:>5.0f} joins,"
+        f" join p99 {w['join_p99_ms']:.0f} ms, chat p99 {w['message_p99_ms']:.1f} ms"
+        for w in r.windows
     ]
     if r.background_cpu_pct > 20:
         lines.append("  note: others' CPU > 20% of a core: figures taken on a loaded machine")
