@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,17 +35,9 @@ class ConnectionRepository:
             return as_rows(ConnectionRow, await db.execute(query.order_by(t.c.displayName, t.c.id)))
 
     async def viewers(self, room: Room, limit: int) -> tuple[list[ViewerRow], int]:
-        """Up to ``limit`` rows sorted by displayName, and the exact total."""
-        church_id, conversation_id = room
-        where = and_(t.c.churchId == church_id, t.c.conversationId == conversation_id)
-        columns = (t.c.id, t.c.displayName, t.c.ipAddress)
-        query = select(*columns).where(where).order_by(t.c.displayName, t.c.id).limit(limit)
-        async with self._engine.connect() as db:
-            rows = as_rows(ViewerRow, await db.execute(query))
-            if len(rows) < limit:
-                return rows, len(rows)
-            total = await db.scalar(select(func.count()).select_from(t).where(where))
-        return rows, int(total or 0)
+        """Up to ``limit`` rows sorted by displayName, and the exact total (one round trip
+        to SQLite's reader thread: every joiner of a live room is sent these)."""
+        return await self._transactions.read(partial(_viewers, room, limit))
 
     async def remove(self, room: Room, socket_id: str) -> int:
         church_id, conversation_id = room
@@ -152,3 +144,21 @@ def _replace(rows: list[ConnectionRow], db: Connection) -> None:
         ],
     )
     db.execute(_INSERT, rows)
+
+
+def viewers_query(room: Room, limit: int) -> Select[tuple[str, str, str]]:
+    """A room's first ``limit`` viewers in name order (along ``VIEWERS_INDEX``: no sort)."""
+    columns = (t.c.id, t.c.displayName, t.c.ipAddress)
+    return select(*columns).where(_in(room)).order_by(t.c.displayName, t.c.id).limit(limit)
+
+
+def _in(room: Room) -> ColumnElement[bool]:
+    return and_(t.c.churchId == room[0], t.c.conversationId == room[1])
+
+
+def _viewers(room: Room, limit: int, db: Connection) -> tuple[list[ViewerRow], int]:
+    rows = as_rows(ViewerRow, db.execute(viewers_query(room, limit)))
+    if len(rows) < limit:
+        return rows, len(rows)
+    total = db.scalar(select(func.count()).select_from(t).where(_in(room)))
+    return rows, int(total or 0)
