@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
+
+from steeple.storage.connections import viewers_query
+from steeple.storage.schema import VIEWERS_INDEX
 from steeple.storage.store import Store
 from tests.storage.rows import connection
 
@@ -101,3 +106,21 @@ async def test_signed_in_names_are_the_rooms_rows_with_a_person(store: Store) ->
     )
     assert await store.connections.signed_in_names(("CH1", "conv1")) == ["Pastor Ann"]
     assert await store.connections.signed_in_names(("CH1", "empty")) == []
+
+
+async def test_the_viewers_read_goes_along_its_index_without_a_sort(sqlite_url: str) -> None:
+    """Every joiner of a live room is sent its first viewers: at 5,000 viewers a sort
+    of the whole room cost about 1 ms of the node's core per read."""
+    store = Store.open(sqlite_url)
+    try:
+        await store.migrate()
+        query = viewers_query(ROOM, 200).compile(
+            dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+        )
+        async with store.engine.connect() as db:
+            plan = " ".join(
+                str(row[-1]) for row in await db.execute(text(f"EXPLAIN QUERY PLAN {query}"))
+            )
+        assert VIEWERS_INDEX in plan and "TEMP B-TREE" not in plan
+    finally:
+        await store.close()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from steeple.storage.schema import metadata
+from steeple.storage.schema import HISTORY_INDEX, VIEWERS_INDEX, metadata
 from steeple.storage.store import Store
 
 CHURCHAPPS_TABLES = {
@@ -64,17 +64,25 @@ async def test_existing_churchapps_database_is_adopted(database_url: str) -> Non
         await store.close()
 
 
-async def test_adopted_database_gets_the_history_index(database_url: str) -> None:
-    """Upstream's messages table lacks Steeple's index; every history page needs it."""
+@pytest.mark.parametrize(
+    ("table", "index"),
+    [("messages", HISTORY_INDEX), ("connections", VIEWERS_INDEX)],
+)
+async def test_adopted_database_gets_the_indexes_of_the_hot_reads(
+    database_url: str, table: str, index: str
+) -> None:
+    """Upstream's tables lack Steeple's indexes; every history page and every joiner's
+    attendance read needs them."""
     store = Store.open(database_url)
     try:
         async with store.engine.begin() as db:
             await db.run_sync(metadata.create_all)
-            await db.execute(text("DROP INDEX ix_messages_conversation" + _on(db, "messages")))
-        assert "ix_messages_conversation" not in await _indexes(store, "messages")
+            await db.execute(text(f"DROP INDEX {index}" + _on(db, table)))
+        assert index not in await _indexes(store, table)
         await store.migrate()
-        assert "ix_messages_conversation" in await _indexes(store, "messages")
+        assert index in await _indexes(store, table)
         assert await store.messages.newest("conv1", 5) == []
+        assert await store.connections.viewers(("CH1", "conv1"), 5) == ([], 0)
     finally:
         await store.close()
 

@@ -31,6 +31,9 @@ def _id(name: str = "id", **kw: object) -> Column[str]:
     return Column(name, String(ID_LENGTH), **kw)  # type: ignore[arg-type]
 
 
+VIEWERS_INDEX = "ix_connections_viewers"
+"""A room's viewers in name order (the attendance frames' read), without a sort."""
+
 connections = Table(
     "connections",
     metadata,
@@ -43,6 +46,7 @@ connections = Table(
     Column("socketId", String(64)),
     Column("ipAddress", String(45)),
     Index("ix_connections_room", "churchId", "conversationId"),
+    Index(VIEWERS_INDEX, "churchId", "conversationId", "displayName", "id"),
     Index("ix_connections_socket", "socketId"),
 )
 
