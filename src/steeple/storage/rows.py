@@ -293,7 +293,7 @@ def as_rows(kind: type[R], rows: Iterable[SqlRow[Any]]) -> list[R]:
     are read once, not per row (a history page is 200 rows)."""
     if isinstance(rows, Result):
         keys = [str(key) for key in rows.keys()]  # noqa: SIM118 (a Result, not a dict)
-        return cast("list[R]", [dict(zip(keys, row, strict=True)) for row in rows])
+        return cast("list[R]", [dict(zip(keys, row, strict=True)) for row in rows.all()])
     return cast("list[R]", [plain(row) for row in rows])
 
 
