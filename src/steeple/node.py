@@ -22,6 +22,7 @@ from steeple.delivery.backends import Wiring, create_delivery
 from steeple.delivery.base import Delivery
 from steeple.heartbeat import StaggeredHeartbeat
 from steeple.hub import Hub
+from steeple.joiner_snapshot import SnapshotsCollector
 from steeple.presence import Attendance
 from steeple.protocol.frames import Action
 from steeple.push.channels import push_client, push_routes
@@ -172,6 +173,7 @@ class Node:
                 blocked=self.store.blocked_ips.for_room,
                 outage=self.store.outage.absorb,
                 send=self._send_to,
+                snapshot_spacing=settings.attendance_snapshot_spacing,
             ),
             clock=clock or Clock(),
             pseudonyms=Pseudonymizer(settings.pseudonym_secret),
@@ -274,6 +276,8 @@ class Node:
             ).set_function(lambda: push.queued)
         if self.services.newest_pages is not None:
             self.registry.register(NewestPagesCollector(self.services.newest_pages))
+        if (snapshots := self.ctx.attendance.snapshots) is not None:
+            self.registry.register(SnapshotsCollector(snapshots))
         self.delivery.register_metrics(self.registry)
 
     def _single_port_sockets(self) -> AsgiSocketServer:

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from steeple.joiner_snapshot import JoinerSnapshots, SendTo
+from steeple.joiner_snapshot import SPACING, JoinerSnapshots, SendTo
 from steeple.protocol.frames import Action
 from steeple.protocol.rooms import ALERTS_ROOM
 from steeple.storage.rows import ViewerRow
@@ -72,6 +72,7 @@ class Attendance:
         outage: Callable[[BaseException], bool] = lambda exc: False,
         send: SendTo | None = None,
         broadcast_rate: float = BROADCAST_RATE,
+        snapshot_spacing: float = SPACING,
     ) -> None:
         self._viewers = viewers
         self._outage = outage
@@ -96,7 +97,13 @@ class Attendance:
                 blocked=blocked,
                 sized=self._note_size,
                 outage=outage,
+                spacing=snapshot_spacing,
             )
+
+    @property
+    def snapshots(self) -> JoinerSnapshots | None:
+        """Each joiner's own snapshot, where the node sends one (``send`` was given)."""
+        return self._snapshots
 
     def welcome(self, joined: Iterable[tuple[Room, str]]) -> None:
         """Each ``(room, socketId)`` just joined (and is saved): send that socket alone

@@ -117,6 +117,7 @@ class Settings:
     socket_send_buffer: int = 64 * 1024
     attendance_interval: float = 0.25
     attendance_viewer_limit: int = 200
+    attendance_snapshot_spacing: float = 0.02
     stale_sweep_interval: float = 300.0
     history_limit: int = 200
     expo_push_url: str = DEFAULT_EXPO_PUSH_URL

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from steeple.node import Node
+from tests.support.metrics import metrics
 from tests.support.nodes import auth, node_settings
 from tests.support.steps import entry, join, live_room, send, shows, viewers
 from tests.support.wsclient import TestSocket
@@ -138,3 +139,73 @@ async def test_a_burst_of_joins_costs_each_joiner_one_frame_until_the_rooms_broa
     finally:
         for socket in joiners:
             await socket.close()
+
+
+SPACING = 0.3
+
+
+@pytest.fixture
+async def spaced_node(sqlite_url: str) -> AsyncIterator[Node]:
+    """A paced node whose joiner snapshots of one room are read at most every 0.3 s."""
+    settings = node_settings(
+        sqlite_url, attendance_interval=HOUR, attendance_snapshot_spacing=SPACING
+    )
+    running = Node(settings)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def test_joiners_of_a_busy_room_share_reads_spaced_apart(spaced_node: Node) -> None:
+    """A burst of joins: each joiner still gets one frame that lists it, but the room's
+    snapshots are read at most once per spacing, each for every joiner waiting."""
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(base_url=spaced_node.http_url + "/messaging") as http:
+        room = await live_room(http)
+        joiners = await connect(spaced_node, BURST)
+        try:
+            started, waiting = loop.time(), list(enumerate(joiners))
+
+            async def joiner() -> None:
+                while waiting:
+                    index, socket = waiting.pop()
+                    await join(http, socket, room, f"viewer {index:03d}")
+
+            await asyncio.gather(*(joiner() for _ in range(WORKERS)))
+            for index, socket in enumerate(joiners):
+                assert f"viewer {index:03d}" in viewers(await socket.next("attendance"))
+            elapsed = loop.time() - started
+            await nothing_more(joiners, http, room)
+            assert sum(len(s.pending("attendance")) for s in joiners) == 0
+        finally:
+            for socket in joiners:
+                await socket.close()
+    seen = await metrics(spaced_node, "steeple_attendance_snapshot")
+    assert seen["steeple_attendance_snapshot_joiners_total"] == BURST
+    reads = seen["steeple_attendance_snapshot_reads_total"]
+    assert 1 <= reads <= 1 + elapsed / SPACING, f"{reads} reads in {elapsed:.2f} s"
+
+
+async def test_drain_does_not_wait_out_the_spacing(sqlite_url: str) -> None:
+    """The end of a Lambda call (and a shutdown) drains the snapshots: a joiner waiting
+    for its room's next read is served at once, not a spacing later."""
+    settings = node_settings(sqlite_url, attendance_interval=HOUR, attendance_snapshot_spacing=HOUR)
+    node = Node(settings)
+    await node.start()
+    try:
+        async with httpx.AsyncClient(base_url=node.http_url + "/messaging") as http:
+            room = await live_room(http)
+            ann, bob = await connect(node, 2)
+            try:
+                await join(http, ann, room, "Ann")
+                assert viewers(await ann.next("attendance")) == ["Ann"]
+                await join(http, bob, room, "Bob")  # the room's next read is an hour away
+                await nothing_more([bob], http, room)
+                assert bob.pending("attendance") == []
+                await asyncio.wait_for(node.ctx.attendance.drain(), 10)
+                assert viewers(await bob.next("attendance")) == ["Ann", "Bob"]
+            finally:
+                await ann.close()
+                await bob.close()
+    finally:
+        await node.stop()

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from steeple.node import Node
 from tests.support.alert_steps import open_thread
+from tests.support.metrics import metrics
 from tests.support.nodes import auth
 from tests.support.steps import group_room, post
 
@@ -86,16 +87,6 @@ async def test_a_kept_page_is_still_refused_to_whoever_may_not_read_it(
         assert "members only" not in refused.text
 
 
-async def metrics(node: Node) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=node.http_url) as client:
-        text = (await client.get("/metrics")).text
-    return {
-        name: float(value)
-        for name, _, value in (line.partition(" ") for line in text.splitlines())
-        if name.startswith("steeple_newest_page")
-    }
-
-
 async def test_metrics_show_the_pages_kept_and_the_reads_they_saved(
     node: Node, http: httpx.AsyncClient
 ) -> None:
@@ -105,7 +96,7 @@ async def test_metrics_show_the_pages_kept_and_the_reads_they_saved(
         await newest(http, room, headers=MEMBER)
     await post(http, room, "two", LEADER)  # joins the kept page: no read
     assert await newest(http, room, headers=MEMBER) == ["one", "two"]
-    seen = await metrics(node)
+    seen = await metrics(node, "steeple_newest_page")
     assert seen["steeple_newest_page_answers_total"] == 4
     assert seen["steeple_newest_page_reads_total"] == 1
     assert seen["steeple_newest_pages"] == 1
