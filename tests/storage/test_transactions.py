@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy.engine import Connection
 
@@ -59,31 +57,3 @@ async def test_an_in_memory_database_keeps_its_one_connection(url: str) -> None:
         assert not opened.checkpoints.enabled
     finally:
         await opened.close()
-
-
-async def test_a_sqlite_file_database_reads_in_its_reader_thread(store: Store) -> None:
-    """The hot reads take one round trip to a thread of their own, beside the writer."""
-    name = await store.transactions.read(lambda db: threading.current_thread().name)
-    assert name.startswith("sqlite-reader") is (store.engine.dialect.name == "sqlite")
-
-
-async def test_a_read_sees_every_commit_before_it_and_keeps_nothing_it_wrote(
-    store: Store,
-) -> None:
-    room = conversation()
-    await store.conversations.insert(room)
-    first, second = message(room, at()), message(room, at(1))
-
-    def count(db: Connection) -> int:
-        return len(db.execute(messages.select()).all())
-
-    def insert_and_count(db: Connection) -> int:
-        db.execute(messages.insert(), [second])
-        return count(db)
-
-    assert await store.transactions.read(count) == 0
-    await store.transactions.run(lambda db: db.execute(messages.insert(), [first]))
-    assert await store.transactions.read(count) == 1  # the writer's commit, seen at once
-    assert await store.transactions.read(insert_and_count) == 2
-    assert await store.transactions.read(count) == 1  # a read's own writes roll back
-    assert await store.messages.get(second["id"]) is None

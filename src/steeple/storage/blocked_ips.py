@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from sqlalchemy import delete, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from steeple.storage.rows import BlockedIpRow
 from steeple.storage.schema import blocked_ips as t
-from steeple.storage.transactions import Transactions
 from steeple.types import Room
 
 
 class BlockedIpRepository:
-    def __init__(self, engine: AsyncEngine, transactions: Transactions) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._transactions = transactions
 
     async def for_room(self, room: Room) -> list[str]:
-        """The room's blocked addresses, sorted (one round trip: every joiner is sent them)."""
-        return await self._transactions.read(partial(_for_room, room))
+        church_id, conversation_id = room
+        query = select(t.c.ipAddress).where(
+            t.c.churchId == church_id, t.c.conversationId == conversation_id
+        )
+        async with self._engine.connect() as db:
+            return sorted(set((await db.scalars(query)).all()))
 
     async def toggle(self, rows: list[BlockedIpRow]) -> list[bool]:
         """Unblock each row's address in its room if blocked, else block it; one transaction.
@@ -51,11 +50,3 @@ class BlockedIpRepository:
             rooms = sorted({(r.churchId, r.conversationId) for r in found})
             await db.execute(delete(t).where(*where))
         return rooms
-
-
-def _for_room(room: Room, db: Connection) -> list[str]:
-    church_id, conversation_id = room
-    query = select(t.c.ipAddress).where(
-        t.c.churchId == church_id, t.c.conversationId == conversation_id
-    )
-    return sorted(set(db.scalars(query).all()))

@@ -35,9 +35,13 @@ class ConnectionRepository:
             return as_rows(ConnectionRow, await db.execute(query.order_by(t.c.displayName, t.c.id)))
 
     async def viewers(self, room: Room, limit: int) -> tuple[list[ViewerRow], int]:
-        """Up to ``limit`` rows sorted by displayName, and the exact total (one round trip
-        to SQLite's reader thread: every joiner of a live room is sent these)."""
-        return await self._transactions.read(partial(_viewers, room, limit))
+        """Up to ``limit`` rows sorted by displayName, and the exact total."""
+        async with self._engine.connect() as db:
+            rows = as_rows(ViewerRow, await db.execute(viewers_query(room, limit)))
+            if len(rows) < limit:
+                return rows, len(rows)
+            total = await db.scalar(select(func.count()).select_from(t).where(_in(room)))
+        return rows, int(total or 0)
 
     async def remove(self, room: Room, socket_id: str) -> int:
         church_id, conversation_id = room
@@ -154,11 +158,3 @@ def viewers_query(room: Room, limit: int) -> Select[tuple[str, str, str]]:
 
 def _in(room: Room) -> ColumnElement[bool]:
     return and_(t.c.churchId == room[0], t.c.conversationId == room[1])
-
-
-def _viewers(room: Room, limit: int, db: Connection) -> tuple[list[ViewerRow], int]:
-    rows = as_rows(ViewerRow, db.execute(viewers_query(room, limit)))
-    if len(rows) < limit:
-        return rows, len(rows)
-    total = db.scalar(select(func.count()).select_from(t).where(_in(room)))
-    return rows, int(total or 0)

@@ -38,7 +38,7 @@ class Store:
         self.conversations = ConversationRepository(engine, self.message_writes)
         self.messages = MessageRepository(engine, self.transactions, self.message_writes)
         self.new_messages = GroupCommit(self.messages.add)
-        self.blocked_ips = BlockedIpRepository(engine, self.transactions)
+        self.blocked_ips = BlockedIpRepository(engine)
         self.private_messages = PrivateMessageRepository(engine, self.message_writes)
         self.reactions = ReactionRepository(engine)
         self.notifications = NotificationRepository(engine)

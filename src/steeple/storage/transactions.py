@@ -1,4 +1,4 @@
-"""Hot writes and reads in one round trip to a database thread (SQLite).
+"""Hot write transactions in one round trip to the database thread (SQLite).
 
 Through aiosqlite every driver call is a hand-off to its worker thread and back:
 opening a cursor, executing, closing the cursor, the commit, and the pool's rollback
@@ -8,12 +8,6 @@ trips, each a queue hand-off and an event-loop wake-up. On a SQLite file databas
 SQLAlchemy's synchronous engine on the same file with the same pragmas: one round trip
 per commit, and the async adapter's greenlet switches are gone too. The statements
 are the same either way.
-
-The hot reads (what every joiner of a live room is sent: its viewers and its blocked
-addresses) go the same way, through a reader thread of their own (WAL lets it read
-while the writer writes): a read through aiosqlite is six round trips or more, and
-while the event loop is busy fanning out to thousands each one waits for the loop,
-so a joiner's attendance waited tens of milliseconds at 5,000 viewers.
 
 PostgreSQL and MariaDB (and an in-memory SQLite database, which exists only inside
 its one connection) run the same work on the async engine, as before.
@@ -38,15 +32,12 @@ Work = Callable[[Connection], T]
 
 
 class Transactions:
-    """Runs ``work(connection)`` inside one transaction, committed when it returns, or
-    only reading (:meth:`read`)."""
+    """Runs ``work(connection)`` inside one transaction, committed when it returns."""
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None]) -> None:
         self._engine = engine
         self._on_commit = on_commit
-        sqlite_file = is_sqlite_file(engine.url)
-        self._writer = _SqliteThread(engine.url, "sqlite-writer") if sqlite_file else None
-        self._reader = _SqliteThread(engine.url, "sqlite-reader") if sqlite_file else None
+        self._writer = _SqliteWriter(engine.url) if is_sqlite_file(engine.url) else None
 
     @property
     def threaded(self) -> bool:
@@ -57,27 +48,19 @@ class Transactions:
         if self._writer is None:
             async with self._engine.begin() as db:
                 return await db.run_sync(work)
-        done = await self._writer.run(work, commit=True)
+        done = await self._writer.run(work)
         self._on_commit()  # the async engine's commits are noted by its commit event
         return done
 
-    async def read(self, work: Work[T]) -> T:
-        """``work(connection)`` that only reads: one round trip to the reader thread."""
-        if self._reader is None:
-            async with self._engine.connect() as db:
-                return await db.run_sync(work)
-        return await self._reader.run(work, commit=False)
-
     async def close(self) -> None:
-        for thread in (self._writer, self._reader):
-            if thread is not None:
-                await thread.close()
+        if self._writer is not None:
+            await self._writer.close()
 
 
-class _SqliteThread:
+class _SqliteWriter:
     """One thread holding one SQLite connection; each job is one transaction."""
 
-    def __init__(self, url: URL, name: str) -> None:
+    def __init__(self, url: URL) -> None:
         self._engine: Engine = create_engine(
             url.set(drivername="sqlite+pysqlite"),
             connect_args={"timeout": 30},
@@ -85,19 +68,14 @@ class _SqliteThread:
             max_overflow=0,
         )
         event.listen(self._engine, "connect", sqlite_pragmas)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
-    async def run(self, work: Work[T], commit: bool) -> T:
+    async def run(self, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
-        job = self._transaction if commit else self._read
-        return await loop.run_in_executor(self._thread, job, work)
+        return await loop.run_in_executor(self._thread, self._transaction, work)
 
     def _transaction(self, work: Work[T]) -> T:
         with self._engine.begin() as db:
-            return work(db)
-
-    def _read(self, work: Work[T]) -> T:
-        with self._engine.connect() as db:  # rolled back when given back: nothing written
             return work(db)
 
     async def close(self) -> None:
