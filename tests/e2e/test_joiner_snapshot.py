@@ -53,6 +53,28 @@ async def nothing_more(
         await socket.next("message", lambda f: f["data"]["id"] == marker["id"])
 
 
+async def join_in_a_burst(
+    http: httpx.AsyncClient, room: dict[str, Any], joiners: list[TestSocket]
+) -> float:
+    """``joiners`` join ``room`` through :data:`WORKERS` concurrent callers; each gets
+    exactly one attendance frame, which lists it. Returns the loop's time when the last
+    of those frames had arrived."""
+    waiting = list(enumerate(joiners))
+
+    async def joiner() -> None:
+        while waiting:
+            index, socket = waiting.pop()
+            await join(http, socket, room, f"viewer {index:03d}")
+
+    await asyncio.gather(*(joiner() for _ in range(WORKERS)))
+    for index, socket in enumerate(joiners):
+        assert f"viewer {index:03d}" in viewers(await socket.next("attendance"))
+    arrived = asyncio.get_running_loop().time()
+    await nothing_more(joiners, http, room)
+    assert sum(len(s.pending("attendance")) for s in joiners) == 0  # one frame per join
+    return arrived
+
+
 async def test_a_joiner_sees_itself_without_waiting_for_the_rooms_broadcast(
     paced_node: Node, paced_http: httpx.AsyncClient
 ) -> None:
@@ -115,19 +137,7 @@ async def test_a_burst_of_joins_costs_each_joiner_one_frame_until_the_rooms_broa
     room = await live_room(paced_http)
     joiners = await connect(paced_node, BURST)
     try:
-        waiting = list(enumerate(joiners))
-
-        async def joiner() -> None:
-            while waiting:
-                index, socket = waiting.pop()
-                await join(paced_http, socket, room, f"viewer {index:03d}")
-
-        await asyncio.gather(*(joiner() for _ in range(WORKERS)))
-        for index, socket in enumerate(joiners):
-            mine = await socket.next("attendance")
-            assert f"viewer {index:03d}" in viewers(mine)
-        await nothing_more(joiners, paced_http, room)
-        assert sum(len(s.pending("attendance")) for s in joiners) == 0  # one frame per join
+        await join_in_a_burst(paced_http, room, joiners)
 
         await paced_node.ctx.attendance.drain()
         everyone = [f"viewer {index:03d}" for index in range(BURST)]
@@ -164,19 +174,8 @@ async def test_joiners_of_a_busy_room_share_reads_spaced_apart(spaced_node: Node
         room = await live_room(http)
         joiners = await connect(spaced_node, BURST)
         try:
-            started, waiting = loop.time(), list(enumerate(joiners))
-
-            async def joiner() -> None:
-                while waiting:
-                    index, socket = waiting.pop()
-                    await join(http, socket, room, f"viewer {index:03d}")
-
-            await asyncio.gather(*(joiner() for _ in range(WORKERS)))
-            for index, socket in enumerate(joiners):
-                assert f"viewer {index:03d}" in viewers(await socket.next("attendance"))
-            elapsed = loop.time() - started
-            await nothing_more(joiners, http, room)
-            assert sum(len(s.pending("attendance")) for s in joiners) == 0
+            started = loop.time()
+            elapsed = await join_in_a_burst(http, room, joiners) - started
         finally:
             for socket in joiners:
                 await socket.close()
