@@ -113,8 +113,10 @@ class Hub:
     def rooms(self) -> list[Room]:
         return list(self._rooms)
 
-    def socket_ids(self) -> set[str]:
-        return set(self._sockets)
+    def open_among(self, candidates: Iterable[str]) -> set[str]:
+        """Those of ``candidates`` open on this node (each join asks: not a copy of all)."""
+        sockets = self._sockets
+        return {socket_id for socket_id in candidates if socket_id in sockets}
 
     def members(self, room: Room) -> Iterable[str]:
         return list(self._rooms.get(room, ()))

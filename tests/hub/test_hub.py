@@ -121,7 +121,7 @@ async def test_removing_a_socket_takes_it_out_of_every_room_it_was_in() -> None:
     hub.join(ROOM, "bob")
 
     assert hub.remove("ann") == {ROOM, OTHER}
-    assert hub.get("ann") is None and "ann" not in hub.socket_ids()
+    assert hub.get("ann") is None and hub.open_among(["ann"]) == set()
     assert hub.publish(ROOM, _frame(ROOM, "after")) == 1
     assert hub.publish(OTHER, _frame(OTHER, "after")) == 0
     hub.flush()
@@ -260,3 +260,11 @@ async def test_a_socket_that_fails_to_take_its_burst_costs_the_others_nothing(
     hub.flush()
     assert ann.contents() == bob.contents() == ["for all"]
     assert "delivering to socket broken failed" in caplog.text
+
+
+def test_open_among_names_only_the_candidates_open_on_this_node() -> None:
+    hub = _hub_with(RecordingSocket("ann"), RecordingSocket("bob"))
+    assert hub.open_among({"ann", "cat"}) == {"ann"}
+    hub.remove("ann")
+    assert hub.open_among(["ann", "bob"]) == {"bob"}
+    assert hub.open_among(set()) == set()

@@ -27,4 +27,4 @@ class LocalDelivery(Delivery):
         self._hub.leave(room, socket_id)
 
     async def live_socket_ids(self, candidates: set[str]) -> set[str]:
-        return candidates & self._hub.socket_ids()
+        return self._hub.open_among(candidates)

@@ -287,7 +287,7 @@ class RedisDelivery(Delivery):
         """Sockets held here or by a live peer. When in doubt (Redis down, a peer silent,
         Redis just restarted) every candidate counts as live: rows of a live node are
         never removed; a later sweep finishes the job."""
-        local = candidates & self._hub.socket_ids()
+        local = self._hub.open_among(candidates)
         if local == candidates:
             return local
         held = await self._held_elsewhere(candidates - local)
