@@ -14,7 +14,8 @@ after every joiner it serves was committed, so each sees itself listed. Two read
 one room start at least ``spacing`` apart (:data:`SPACING`): a room that thousands
 join within minutes is read about fifty times a second, each read serving every
 joiner of its 20 ms, instead of once per joiner as fast as the reads go (in the
-5,000-viewer spike that was a tenth of the node's core).
+5,000-viewer spike about 3 % of the node's core), and however fast an anonymous crowd
+joins, a room costs at most 50 such reads a second.
 """
 
 from __future__ import annotations
