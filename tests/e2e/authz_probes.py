@@ -189,7 +189,26 @@ async def join(w: World, c: Caller, kind: str) -> bool:
         person = c.person if c.church == CHURCH and c.signed_in else None
         want = [(CHURCH, person)] if response.status_code == 200 else []
     assert [(r["churchId"], r["personId"]) for r in rows] == want, rows
+    if response.status_code != 200:
+        await no_attendance_for(w, c, kind)
     return verdict(response, {}, c, bool(rows))
+
+
+async def no_attendance_for(w: World, c: Caller, kind: str) -> None:
+    """A refused joiner's socket got no snapshot of the room: neither its viewers nor its
+    blocked addresses (every snapshot asked for has gone out, then a getId answer
+    follows them on the socket)."""
+    await w.node.ctx.attendance.drain()
+    socket = w.socket[c.name]
+    await socket.ws.send("getId")
+    await socket.next("socketId")
+    leaked = [
+        frame
+        for action in ("attendance", "blockedIp")
+        for frame in socket.pending(action)
+        if frame["conversationId"] == w.room_id(kind)
+    ]
+    assert leaked == [], f"a refused joiner was sent {leaked}"
 
 
 async def list_connections(w: World, c: Caller, kind: str) -> bool:
