@@ -29,8 +29,7 @@ class ConnectionRepository:
             await self._transactions.run(partial(_replace, rows))
 
     async def in_room(self, room: Room) -> list[ConnectionRow]:
-        church_id, conversation_id = room
-        query = select(t).where(t.c.churchId == church_id, t.c.conversationId == conversation_id)
+        query = select(t).where(_of_room(room))
         async with self._engine.connect() as db:
             return as_rows(ConnectionRow, await db.execute(query.order_by(t.c.displayName, t.c.id)))
 
@@ -40,16 +39,11 @@ class ConnectionRepository:
             rows = as_rows(ViewerRow, await db.execute(viewers_query(room, limit)))
             if len(rows) < limit:
                 return rows, len(rows)
-            total = await db.scalar(select(func.count()).select_from(t).where(_in(room)))
+            total = await db.scalar(select(func.count()).select_from(t).where(_of_room(room)))
         return rows, int(total or 0)
 
     async def remove(self, room: Room, socket_id: str) -> int:
-        church_id, conversation_id = room
-        query = delete(t).where(
-            t.c.churchId == church_id,
-            t.c.conversationId == conversation_id,
-            t.c.socketId == socket_id,
-        )
+        query = delete(t).where(_of_room(room), t.c.socketId == socket_id)
         async with self._engine.begin() as db:
             return (await db.execute(query)).rowcount
 
@@ -74,10 +68,7 @@ class ConnectionRepository:
 
     async def socket_ids_in_room(self, room: Room, person_id: str | None = None) -> set[str]:
         """The sockets of a room (of one person, if given): a fan-out list without the rows."""
-        church_id, conversation_id = room
-        query = select(t.c.socketId).where(
-            t.c.churchId == church_id, t.c.conversationId == conversation_id
-        )
+        query = select(t.c.socketId).where(_of_room(room))
         if person_id is not None:
             query = query.where(t.c.personId == person_id)
         async with self._engine.connect() as db:
@@ -91,25 +82,16 @@ class ConnectionRepository:
 
     async def rename(self, socket_id: str, rooms: list[Room], name: str) -> None:
         async with self._engine.begin() as db:
-            for church_id, conversation_id in rooms:
+            for room in rooms:
                 await db.execute(
                     update(t)
-                    .where(
-                        t.c.socketId == socket_id,
-                        t.c.churchId == church_id,
-                        t.c.conversationId == conversation_id,
-                    )
+                    .where(t.c.socketId == socket_id, _of_room(room))
                     .values(displayName=name)
                 )
 
     async def signed_in_names(self, room: Room) -> list[str]:
         """The names the room's signed-in people (rows with a personId) are shown by."""
-        church_id, conversation_id = room
-        query = select(t.c.displayName).where(
-            t.c.churchId == church_id,
-            t.c.conversationId == conversation_id,
-            t.c.personId.is_not(None),
-        )
+        query = select(t.c.displayName).where(_of_room(room), t.c.personId.is_not(None))
         async with self._engine.connect() as db:
             return [n for n in (await db.scalars(query.distinct())).all() if n]
 
@@ -118,11 +100,8 @@ class ConnectionRepository:
             return set((await db.scalars(select(t.c.socketId).distinct())).all())
 
     async def highest_anonymous_number(self, room: Room) -> int:
-        church_id, conversation_id = room
         query = select(t.c.displayName).where(
-            t.c.churchId == church_id,
-            t.c.conversationId == conversation_id,
-            t.c.displayName.like("Anonymous\\_%", escape="\\"),
+            _of_room(room), t.c.displayName.like("Anonymous\\_%", escape="\\")
         )
         async with self._engine.connect() as db:
             names = (await db.scalars(query)).all()
@@ -153,8 +132,8 @@ def _replace(rows: list[ConnectionRow], db: Connection) -> None:
 def viewers_query(room: Room, limit: int) -> Select[tuple[str, str, str]]:
     """A room's first ``limit`` viewers in name order (along ``VIEWERS_INDEX``: no sort)."""
     columns = (t.c.id, t.c.displayName, t.c.ipAddress)
-    return select(*columns).where(_in(room)).order_by(t.c.displayName, t.c.id).limit(limit)
+    return select(*columns).where(_of_room(room)).order_by(t.c.displayName, t.c.id).limit(limit)
 
 
-def _in(room: Room) -> ColumnElement[bool]:
+def _of_room(room: Room) -> ColumnElement[bool]:
     return and_(t.c.churchId == room[0], t.c.conversationId == room[1])
